@@ -1,0 +1,3 @@
+from simulator import create_app
+
+app = create_app()
