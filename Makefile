@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser-deps clean
+.PHONY: install run test lint bench browser-deps static clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ browser-deps:
 test: install browser-deps
 	$(BIN)/ruff check simulator tests bench
 	$(BIN)/python -m pytest
+
+# Rebuild the vendored front end in static/ (needs npm; the output is committed).
+static:
+	scripts/build-static.sh
 
 bench: install
 	$(BIN)/python bench/validate.py
