@@ -19,10 +19,16 @@ run: install
 	$(BIN)/flask users demo
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
+# The Nu HTML Checker checks every page the browser tests see; it is vnu.jar from
+# npm's vnu-jar (pinned in package-lock.json) and needs a Java runtime.
+VNU_JAR := node_modules/vnu-jar/build/dist/vnu.jar
+
 # Debian's chromium drives the browser tests; PostgreSQL's server binaries run the
 # database suite a second time against a throwaway cluster.
 browser-deps:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@test -f $(VNU_JAR) || npm ci --no-audit --no-fund --silent
 
 test: install browser-deps
 	$(BIN)/ruff check simulator tests bench
