@@ -1,5 +1,7 @@
 """Command-line commands: `flask scenarios ...`."""
 
+import json
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -14,6 +16,32 @@ def init_app(app):
 
 @scenarios_cli.command("validate")
 @click.argument("paths", nargs=-1)
-def validate_command(paths):
-    """Validate scenario files or folders."""
-    click.echo(current_app.config["SCENARIOS_DIR"])
+@click.option("--strict", is_flag=True, help="Fail on warnings as well as errors.")
+@click.option("--stats", is_flag=True, help="Print each scenario's statistics.")
+def validate_command(paths, strict, stats):
+    """Check scenario files or folders (default: the library folder) as one library."""
+    from .scenario import validate_paths
+    from .scenario.stats import format_stats
+
+    report = validate_paths(paths or [current_app.config["SCENARIOS_DIR"]])
+    for missing in report.missing:
+        click.echo(f"{missing}: no such file or folder", err=True)
+    for problem in report.problems:
+        click.echo(str(problem))
+    if stats:
+        for file in report.files:
+            click.echo(format_stats(file))
+    errors = sum(p.is_error for p in report.problems)
+    warnings = len(report.problems) - errors
+    click.echo(
+        f"{len(report.files)} file(s) checked: {errors} error(s), {warnings} warning(s)", err=True
+    )
+    raise SystemExit(report.exit_code(strict))
+
+
+@scenarios_cli.command("schema")
+def schema_command():
+    """Print the JSON Schema of the scenario format, for editors."""
+    from .scenario.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
