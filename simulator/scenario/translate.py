@@ -154,7 +154,7 @@ def _described(value, node) -> str:
         return "a list"
     source = _source(node)
     if value is None:
-        return f"'{source}' as empty (null)" if source else "an empty value"
+        return f"'{source}' as empty (null)" if source else "an empty value (null)"
     names = {bool: "a true/false value", int: "a number", float: "a number", str: "text"}
     type_name = names.get(type(value), "a date" if isinstance(value, datetime.date) else "")
     if isinstance(value, str):

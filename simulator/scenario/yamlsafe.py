@@ -117,8 +117,8 @@ def scalar_value(event: events.ScalarEvent):
     if not event.implicit[0]:
         return event.value
     tag = _resolver.resolve(ScalarNode, event.value, event.implicit)
-    if tag == STR_TAG:
-        return event.value
+    if tag == STR_TAG or tag not in _constructor.yaml_constructors:
+        return event.value  # the merge key '<<' is kept as text, an unknown key
     node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
     return _constructor.yaml_constructors[tag](_constructor, node)
 
