@@ -1,6 +1,14 @@
 """Safe to Report: a training simulator for domestic-abuse scenarios."""
 
+import os
+import secrets
+from pathlib import Path
+
+import click
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config=None):
@@ -11,12 +19,92 @@ def create_app(test_config=None):
         template_folder="../templates",
         static_folder="../static",
     )
-    app.config.from_mapping(SCENARIOS_DIR="scenarios")
+    app.config.from_mapping(
+        DATABASE_URL="sqlite:///simulator.sqlite",
+        SCENARIOS_DIR=str(PROJECT_ROOT / "scenarios"),
+        MIGRATIONS_DIR=str(PROJECT_ROOT / "migrations"),
+        ENV="production",
+        SYNC_LIBRARY_ON_START=True,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
     app.config.from_prefixed_env("SIMULATOR")
     if test_config is not None:
         app.config.from_mapping(test_config)
-
-    from . import cli
-
-    cli.init_app(app)
+    if is_development(app):
+        # Plain http on 127.0.0.1 during development: a Secure cookie would not be sent.
+        app.config["SESSION_COOKIE_SECURE"] = False
+    configure_secret_key(app)
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+        ]
+    )
+    register_extensions(app)
+    register_blueprints(app)
     return app
+
+
+def is_development(app):
+    """Say whether the app runs for local development (debug mode or SIMULATOR_ENV)."""
+    return app.debug or app.config["ENV"] == "development"
+
+
+def configure_secret_key(app):
+    """Require SIMULATOR_SECRET_KEY, except in development and tests."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.testing:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    if is_development(app):
+        app.config["SECRET_KEY"] = development_secret_key(app)
+        return
+    if click.get_current_context(silent=True) is None:
+        raise RuntimeError(
+            "SIMULATOR_SECRET_KEY is not set. Set it to a long random string "
+            "(for example the output of: python -c 'import secrets; print(secrets.token_hex())'), "
+            "or set SIMULATOR_ENV=development on a developer's machine."
+        )
+    # Command-line tools that never sign anyone in (validate, db upgrade) need no key;
+    # a server started this way refuses every request until one is set.
+    app.before_request(refuse_without_secret_key)
+
+
+def refuse_without_secret_key():
+    """Stop any request while no secret key is configured."""
+    raise RuntimeError("SIMULATOR_SECRET_KEY is not set; the app will not serve requests.")
+
+
+def development_secret_key(app):
+    """Read, or create once, a random key in the instance folder."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def register_extensions(app):
+    """Bind the module-level extensions to the app."""
+    from . import db, web
+
+    db.init_app(app)
+    web.init_app(app)
+
+
+def register_blueprints(app):
+    """Register blueprints, error pages and command-line commands."""
+    from . import auth, cli, commands, errors, library, play
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(play.bp)
+    errors.init_app(app)
+    library.init_app(app)
+    cli.init_app(app)
+    commands.init_app(app)

@@ -1,0 +1,214 @@
+"""Attempts and their append-only step log: starting, recording, finishing, summarising.
+
+An attempt's result is never computed anywhere but `engine.result` over its recorded
+choices; `finish_if_ended` stores that result when the log reaches an ending, in the
+same transaction as the final step, so the stored result always equals a recomputation.
+"""
+
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+
+from flask import abort, g
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from . import engine
+from .db import db
+from .library import scenario_for
+from .models import Attempt, AttemptStep, ScenarioVersion, utcnow
+
+RATIONALE_MAX = 5000
+
+
+class StepConflict(Exception):
+    """Raised when another request recorded this step number first."""
+
+
+@dataclass
+class Progress:
+    """Where an attempt stands, rebuilt from its pinned version and its step log."""
+
+    attempt: Attempt
+    version: ScenarioVersion
+    steps: list[AttemptStep]
+
+    @cached_property
+    def scenario(self):
+        """Return the scenario this attempt is pinned to."""
+        return scenario_for(self.version)
+
+    @cached_property
+    def choice_ids(self):
+        """Return the choices taken, in order."""
+        return [step.choice_id for step in self.steps]
+
+    @cached_property
+    def state(self):
+        """Return the current state, replayed from the start."""
+        return engine.replay(self.scenario, self.choice_ids)
+
+    @property
+    def node(self):
+        """Return the node the attempt is at."""
+        return self.scenario.nodes[self.state.node]
+
+    @cached_property
+    def row(self):
+        """Return the cast row drawn for this attempt."""
+        return engine.cast_row(self.scenario, self.attempt.cast_index)
+
+    @property
+    def next_step_number(self):
+        """Return the number the next recorded step must carry."""
+        return len(self.steps)
+
+    def offered(self):
+        """Return the choices offered now."""
+        return engine.offered_choices(self.scenario, self.state)
+
+
+def own_attempt(attempt_id):
+    """Return the signed-in person's attempt, or 404 (someone else's is not revealed)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    if attempt is None or attempt.user_id != g.user.id:
+        abort(404)
+    return attempt
+
+
+def progress_of(attempt):
+    """Rebuild an attempt's progress from the database."""
+    version = db.session.get(ScenarioVersion, attempt.scenario_version_id)
+    statement = select(AttemptStep).where(AttemptStep.attempt_id == attempt.id)
+    steps = db.session.exec(statement.order_by(AttemptStep.step_number)).all()
+    return Progress(attempt, version, list(steps))
+
+
+def user_attempts(user_id, scenario_key=None):
+    """Return a person's attempts, oldest first, optionally for one scenario."""
+    statement = select(Attempt).where(Attempt.user_id == user_id)
+    if scenario_key is not None:
+        statement = statement.where(Attempt.scenario_key == scenario_key)
+    return db.session.exec(statement.order_by(Attempt.scenario_key, Attempt.number)).all()
+
+
+def in_progress(attempts):
+    """Return the latest unfinished attempt among these, or None."""
+    unfinished = [a for a in attempts if a.finished_at is None]
+    return unfinished[-1] if unfinished else None
+
+
+def best_attempt(attempts):
+    """Return the best finished attempt: passing first, then the higher average percent."""
+    finished = [a for a in attempts if a.finished_at is not None]
+    return max(finished, key=attempt_rank, default=None)
+
+
+def attempt_rank(attempt):
+    """Order finished attempts from worst to best."""
+    percents = [d["percent"] for d in (attempt.result or {}).get("dimensions", [])]
+    average = sum(percents) / len(percents) if percents else 100
+    return (bool(attempt.passed), bool(attempt.sharing_passed), average, attempt.number)
+
+
+def next_attempt_number(user_id, scenario_key):
+    """Return the number the person's next attempt at a scenario will carry."""
+    statement = select(func.max(Attempt.number)).where(
+        Attempt.user_id == user_id, Attempt.scenario_key == scenario_key
+    )
+    return (db.session.exec(statement).one() or 0) + 1
+
+
+def start_attempt(user, version, number):
+    """Begin attempt `number` on a version; raise StepConflict if it already exists."""
+    scenario = scenario_for(version)
+    seed = secrets.randbelow(2**31)
+    begun = engine.start(scenario, seed)
+    attempt = Attempt(
+        user_id=user.id,
+        scenario_version_id=version.id,
+        scenario_key=version.scenario_key,
+        number=number,
+        mode="practice",
+        seed=seed,
+        cast_index=begun.cast_index,
+    )
+    db.session.add(attempt)
+    commit_or_conflict()
+    return attempt
+
+
+def record_step(progress, choice, rationale):
+    """Append the next step to the log, finishing the attempt if it reaches an ending."""
+    now = utcnow()
+    previous = progress.steps[-1].recorded_at if progress.steps else progress.attempt.started_at
+    step = AttemptStep(
+        attempt_id=progress.attempt.id,
+        step_number=progress.next_step_number,
+        node_id=progress.state.node,
+        choice_id=choice.id,
+        is_decision=progress.node.kind == "decision",
+        rationale=rationale,
+        recorded_at=now,
+        elapsed_ms=max(0, int((now - previous).total_seconds() * 1000)),
+    )
+    db.session.add(step)
+    finish_if_ended(progress, [*progress.choice_ids, choice.id], now)
+    commit_or_conflict()
+    return step
+
+
+def finish_if_ended(progress, choice_ids, now):
+    """Store the result derived from the log once the log reaches an ending."""
+    scenario = progress.scenario
+    if not engine.is_ending(scenario, engine.replay(scenario, choice_ids)):
+        return
+    result = engine.result(scenario, choice_ids)
+    attempt = progress.attempt
+    attempt.finished_at = now
+    attempt.ending = result.ending
+    attempt.passed = result.passed
+    attempt.sharing_passed = result.sharing_passed
+    attempt.result = result_record(result)
+    db.session.add(attempt)
+
+
+def result_record(result):
+    """Turn an engine result into plain JSON for storage."""
+    return {
+        "passed": result.passed,
+        "sharing_passed": result.sharing_passed,
+        "failed_sharing": [list(pair) for pair in result.failed_sharing],
+        "dimensions": [
+            {
+                "key": d.key,
+                "label": d.label,
+                "raw": d.raw,
+                "minimum": d.minimum,
+                "maximum": d.maximum,
+                "percent": d.percent,
+                "pass_mark": d.pass_mark,
+                "reached": d.reached,
+            }
+            for d in result.dimensions
+        ],
+        "ending": result.ending,
+    }
+
+
+def commit_or_conflict():
+    """Commit, turning a unique-constraint clash into StepConflict."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise StepConflict from error
+
+
+def clean_rationale(node, text):
+    """Return the rationale to keep for this node, or None where none is asked for."""
+    if node.rationale == "none":
+        return None
+    text = (text or "").strip()
+    return text or None

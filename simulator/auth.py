@@ -1,0 +1,174 @@
+"""Accounts: signing in and out, password hashing, and the role check on every route."""
+
+import functools
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlmodel import select
+
+from .db import db
+from .models import ROLES, User
+
+bp = Blueprint("auth", __name__)
+hasher = PasswordHasher()
+PUBLIC = "public"
+ANY_ROLE = ROLES
+USERNAME_MAX = 64
+PASSWORD_MIN = 8
+# Verified when no such user exists, so a wrong username takes as long as a wrong password.
+_UNUSED_HASH = hasher.hash("not a real password")
+
+
+def allow(*roles):
+    """Let only signed-in people with one of these roles use the view."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles: {sorted(unknown)}")
+
+    def decorator(view):
+        @functools.wraps(view)
+        def checked(**kwargs):
+            if g.user is None:
+                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+            if g.user.role not in roles:
+                abort(403)
+            return view(**kwargs)
+
+        checked.allowed_roles = roles
+        return checked
+
+    return decorator
+
+
+def public(view):
+    """Mark a view as open to people who are not signed in."""
+    view.allowed_roles = PUBLIC
+    return view
+
+
+@bp.before_app_request
+def load_user():
+    """Load the signed-in user, and refuse any view that declares no access rule."""
+    user_id = session.get("user_id")
+    g.user = db.session.get(User, user_id) if user_id is not None else None
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and request.endpoint != "static":
+        if getattr(view, "allowed_roles", None) is None:
+            current_app.logger.error("View %s declares no access rule", request.endpoint)
+            abort(403)
+
+
+@bp.app_context_processor
+def inject_user():
+    """Make the signed-in user available to every template."""
+    return {"current_user": g.get("user")}
+
+
+def hash_password(password):
+    """Hash a password with Argon2id."""
+    return hasher.hash(password)
+
+
+def check_password(user, password):
+    """Say whether the password is the user's, upgrading an outdated hash."""
+    try:
+        hasher.verify(user.password_hash if user else _UNUSED_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if user is None:
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+        db.session.commit()
+    return True
+
+
+def normal_username(username):
+    """Compare usernames without regard to case or surrounding spaces."""
+    return username.strip().lower()
+
+
+def find_user(username):
+    """Return the user with this username, or None."""
+    statement = select(User).where(User.username == normal_username(username))
+    return db.session.exec(statement).first()
+
+
+def safe_next(target):
+    """Return a same-site path to go to after signing in, or the catalogue."""
+    parts = urlsplit(target or "")
+    if not target or parts.scheme or parts.netloc or not target.startswith("/"):
+        return url_for("play.catalogue")
+    if target.startswith("//") or "\\" in target:
+        return url_for("play.catalogue")
+    return target
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@public
+def login():
+    """Show the sign-in form and sign a person in."""
+    if request.method == "GET":
+        if g.user is not None:
+            return redirect(url_for("play.catalogue"))
+        return render_template("auth/login.html", errors={}, username="")
+    username = request.form.get("username", "")[:USERNAME_MAX]
+    password = request.form.get("password", "")
+    errors = login_errors(username, password)
+    user = None if errors else find_user(username)
+    if not errors and not check_password(user, password):
+        errors = {"username": "Enter a correct username and password"}
+    if errors:
+        return render_template("auth/login.html", errors=errors, username=username), 422
+    session.clear()
+    session["user_id"] = user.id
+    return redirect(safe_next(request.args.get("next")), 303)
+
+
+def login_errors(username, password):
+    """Return a message for each empty sign-in field."""
+    errors = {}
+    if not username.strip():
+        errors["username"] = "Enter your username"
+    if not password:
+        errors["password"] = "Enter your password"
+    return errors
+
+
+@bp.post("/sign-out")
+@allow(*ANY_ROLE)
+def logout():
+    """Sign the person out."""
+    session.clear()
+    flash("You have signed out. Your progress is saved.", "success")
+    return redirect(url_for("auth.login"), 303)
+
+
+def create_user(username, password, role):
+    """Add an account, or raise ValueError saying what is wrong with the details."""
+    username = normal_username(username)
+    if not username or len(username) > USERNAME_MAX or not username.isprintable():
+        raise ValueError(f"A username is 1 to {USERNAME_MAX} printable characters.")
+    if role not in ROLES:
+        raise ValueError(f"The role must be one of: {', '.join(ROLES)}.")
+    if len(password) < PASSWORD_MIN:
+        raise ValueError(f"A password is at least {PASSWORD_MIN} characters long.")
+    if find_user(username) is not None:
+        raise ValueError(f"There is already an account called {username!r}.")
+    user = User(username=username, password_hash=hash_password(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user

@@ -1,0 +1,81 @@
+"""Command-line commands for running a server: `flask users ...` and `flask scenarios load`.
+
+`flask db ...` (migrations) comes from Flask-Alembic; `flask scenarios validate` and
+`schema` live in cli.py.
+"""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import auth, library
+from .cli import scenarios_cli
+from .models import ROLES
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+# Demo accounts exist only when `flask users demo` is run (as `make run` does).
+DEMO_ACCOUNTS = (
+    ("demo-trainee", "demo-trainee-password", "trainee"),
+    ("demo-trainer", "demo-trainer-password", "trainer"),
+)
+
+
+def init_app(app):
+    """Register the account commands (the scenarios group is registered by cli.py)."""
+    app.cli.add_command(users_cli)
+
+
+@users_cli.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="trainee", show_default=True)
+def add_user_command(username, role):
+    """Add an account; the password is prompted for, or read from standard input."""
+    password = read_password()
+    try:
+        user = auth.create_user(username, password, role)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Added {user.role} {user.username!r}.")
+
+
+def read_password():
+    """Prompt for a password twice on a terminal, or read one line from a pipe."""
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise click.ClickException("No password was given on standard input.")
+    return line.rstrip("\r\n")
+
+
+@users_cli.command("demo")
+def demo_users_command():
+    """Create the demo trainee and trainer if they are missing, and say how to sign in."""
+    for username, password, role in DEMO_ACCOUNTS:
+        if auth.find_user(username) is None:
+            auth.create_user(username, password, role)
+            click.echo(f"Created demo {role}: {username} / {password}")
+        else:
+            click.echo(f"Demo {role} already exists: {username} / {password}")
+    click.echo("Sign in at http://127.0.0.1:5000/sign-in with one of these.")
+
+
+@scenarios_cli.command("load")
+def load_command():
+    """Sync the scenarios folder into the database and say what was offered or refused."""
+    folder = Path(current_app.config["SCENARIOS_DIR"])
+    report = library.sync(folder)
+    for name in report.loaded:
+        click.echo(f"Loaded {name}")
+    for name in report.unchanged:
+        click.echo(f"Unchanged {name}")
+    for name, problems in report.refused.items():
+        click.echo(f"Refused {name}:")
+        for problem in problems:
+            click.echo(f"  {problem}")
+    offered = len(report.loaded) + len(report.unchanged)
+    click.echo(f"{offered} scenario(s) offered, {len(report.refused)} refused, from {folder}")

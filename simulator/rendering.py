@@ -1,0 +1,68 @@
+"""Safe Markdown for scenario text: raw HTML is escaped and cast values stay literal."""
+
+import re
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from . import engine
+
+# CommonMark lets any ASCII punctuation be escaped with a backslash.
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+GOVUK_CLASSES = {
+    "paragraph_open": "govuk-body",
+    "bullet_list_open": "govuk-list govuk-list--bullet",
+    "ordered_list_open": "govuk-list govuk-list--number",
+    "link_open": "govuk-link",
+    "blockquote_open": "govuk-inset-text",
+    "table_open": "govuk-table",
+}
+
+
+def add_govuk_classes(state):
+    """Give rendered elements GOV.UK Frontend classes and keep headings below the page's h1."""
+    for token in walk(state.tokens):
+        if token.type in GOVUK_CLASSES:
+            token.attrSet("class", GOVUK_CLASSES[token.type])
+        elif token.type in ("heading_open", "heading_close"):
+            level = min(6, int(token.tag[1]) + 1)
+            token.tag = f"h{level}"
+            if token.type == "heading_open":
+                token.attrSet("class", "govuk-heading-m" if level <= 3 else "govuk-heading-s")
+
+
+def walk(tokens):
+    """Yield tokens and their inline children."""
+    for token in tokens:
+        yield token
+        if token.children:
+            yield from walk(token.children)
+
+
+_markdown = MarkdownIt("commonmark", {"html": False})
+_markdown.core.ruler.push("govuk_classes", add_govuk_classes)
+
+
+def markdown(text):
+    """Render trusted-structure Markdown to HTML, with any raw HTML shown as text."""
+    if not text:
+        return Markup("")
+    return Markup(_markdown.render(text))
+
+
+def literal(value):
+    """Escape a value so Markdown shows it exactly as typed."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", value).replace("\n", " ")
+
+
+def filled_markdown(text, row):
+    """Fill placeholders from a cast row, as literal text, then render the Markdown."""
+    if not text:
+        return Markup("")
+    return markdown(engine.fill(text, {key: literal(value) for key, value in row.items()}))
+
+
+def filled(text, row):
+    """Fill placeholders in plain text (the template escapes it)."""
+    return engine.fill(text, row) if text else text

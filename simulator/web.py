@@ -1,0 +1,40 @@
+"""Shared web plumbing: CSRF, htmx, and rendering a page or just its swappable region."""
+
+from flask import render_template, request
+from flask_htmx import HTMX
+from flask_wtf.csrf import CSRFProtect
+from jinja2_fragments.flask import render_blocks
+
+from . import rendering
+
+csrf = CSRFProtect()
+htmx = HTMX()
+
+# htmx swaps the region named by this block when the request comes from htmx.
+REGION_BLOCKS = ["title", "region"]
+
+
+def init_app(app):
+    """Bind CSRF and htmx, and register template filters and response headers."""
+    csrf.init_app(app)
+    htmx.init_app(app)
+    app.add_template_filter(rendering.markdown, "markdown")
+    app.after_request(vary_on_htmx)
+
+
+def vary_on_htmx(response):
+    """Tell caches that htmx requests get a different body, and keep the address bar right."""
+    response.vary.add("HX-Request")
+    if htmx and request.method == "GET" and response.status_code == 200:
+        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+    return response
+
+
+def render_page(template, **context):
+    """Render the whole page, or for htmx only its title and swappable region."""
+    if htmx:
+        title = render_blocks(template, ["title"], **context).strip()
+        region = render_blocks(template, ["region"], **context)
+        full_title = f"{title} – Safe to Report" if title else "Safe to Report"
+        return f"<title>{full_title}</title>\n{region}"
+    return render_template(template, **context)

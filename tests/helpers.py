@@ -1,0 +1,130 @@
+"""Builders for tests: scenario files, accounts, and form posts with their CSRF token."""
+
+import re
+from pathlib import Path
+
+from simulator.auth import create_user
+
+PASSWORD = "correct horse battery"
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+DOORSTEP = """\
+format: 1
+id: {id}
+title: {title}
+summary: A neighbour hears shouting; the caller says the woman "has no papers".
+version: {version}
+minutes: 5
+objectives:
+  - Keep the victim safe and hear her account
+dimensions:
+  safeguarding: Victim safety
+pass_marks:
+  safeguarding: 50
+references:
+  sts-r1:
+    title: Stop sharing where there are only doubts about status
+    source: Safe to share? (2020), recommendation 1
+    url: https://example.org/safe-to-share
+cast:
+  - victim: {victim}
+    language: Somali
+flags: [status_checked]
+start: arrival
+nodes:
+  arrival:
+    text: |
+      {{victim}} opens the door. Her first language is **{{language}}**.
+    speaker: Control room
+    rationale: optional
+    ndm: information
+    choices:
+      - id: interpreter
+        text: Arrange a professional {{language}} interpreter and speak to her alone.
+        next: hallway
+        score: {{safeguarding: 2}}
+        feedback: A professional interpreter lets {{victim}} speak freely.
+      - id: check-status
+        text: Run her name through immigration systems before going further.
+        next: hallway
+        set: [status_checked]
+        sharing: inappropriate
+        feedback: Doubts about status are no reason to check or share it.
+        refs: [sts-r1]
+  hallway:
+    text: You step into the hallway.
+    next: disclosure
+  disclosure:
+    text: She tells you her husband threatens to have her deported.
+    rationale: required
+    ndm: threat-risk
+    choices:
+      - id: reassure
+        text: Tell her your priority is her safety, and explain the support available.
+        next: safe
+        score: {{safeguarding: 1}}
+        feedback: Safety first.
+      - id: refer
+        text: Tell her you will have to pass her details to the Home Office.
+        when: {{none: [status_checked]}}
+        next: unsafe
+        sharing: inappropriate
+        feedback: This tells her that reporting puts her at risk.
+        refs: [sts-r1]
+  safe:
+    end:
+      outcome: Victim safeguarded
+      debrief: She agrees to a referral to a specialist service.
+  unsafe:
+    text: She closes the door.
+    end:
+      outcome: Victim withdraws
+      debrief: She declines to make a statement.
+"""
+
+# Paths through DOORSTEP as the choice ids taken.
+BEST_PATH = ["interpreter", "continue", "reassure"]
+SHARING_PATH = ["interpreter", "continue", "refer"]
+CHECK_PATH = ["check-status", "continue", "reassure"]
+
+
+def doorstep(id="doorstep", title="A call to a flat", version=1, victim="Amina"):
+    """Return the text of a small valid scenario with a step, a cast and both criteria."""
+    return DOORSTEP.format(id=id, title=title, version=version, victim=victim)
+
+
+def write_scenario(folder, name="doorstep.yaml", text=None):
+    """Write a scenario file into a folder and return its path."""
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(doorstep() if text is None else text, encoding="utf-8")
+    return path
+
+
+def gen_user(app, username="trainee", role="trainee", password=PASSWORD):
+    """Create an account and return its id."""
+    with app.app_context():
+        return create_user(username, password, role).id
+
+
+def csrf_token(client, path="/"):
+    """Fetch a page and return the CSRF token in its forms."""
+    html = client.get(path).get_data(as_text=True)
+    match = CSRF_FIELD.search(html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def post(client, url, data=None, token_from="/", **kwargs):
+    """Post a form with a valid CSRF token, as a browser would."""
+    form = dict(data or {})
+    form.setdefault("csrf_token", csrf_token(client, token_from))
+    return client.post(url, data=form, **kwargs)
+
+
+def sign_in(client, username="trainee", password=PASSWORD):
+    """Sign in through the form."""
+    token = csrf_token(client, "/sign-in")
+    return client.post(
+        "/sign-in", data={"username": username, "password": password, "csrf_token": token}
+    )
