@@ -1,0 +1,187 @@
+"""The bundled scenario library: valid, playable, and true to its teaching purpose."""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from simulator import engine
+from simulator.scenario import load_file, validate_paths
+
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
+FILES = sorted(p for p in LIBRARY.rglob("*") if p.suffix in (".yaml", ".yml"))
+
+
+@pytest.fixture(scope="module", params=FILES, ids=lambda p: p.stem)
+def report(request):
+    """Each bundled scenario file, loaded."""
+    return load_file(request.param)
+
+
+def needs(scenario):
+    """Return the smallest raw score that reaches each pass mark."""
+    need = {}
+    for dim, mark in scenario.pass_marks.items():
+        low, high = scenario.score_bounds[dim]
+        need[dim] = next(r for r in range(low, high + 1) if engine.percent(r, low, high) >= mark)
+    return need
+
+
+def fronts(scenario, allowed):
+    """Map each state to the best score vectors of its ways to an ending along ``allowed``."""
+    dims = list(scenario.pass_marks)
+    memo = {}
+
+    def front(state):
+        if state in memo:
+            return memo[state]
+        if engine.is_ending(scenario, state):
+            memo[state] = {(0,) * len(dims)}
+            return memo[state]
+        vectors = set()
+        for choice in engine.offered_choices(scenario, state):
+            if allowed(choice):
+                after = engine.apply_choice(scenario, state, choice.id)
+                points = [choice.score.get(d, 0) for d in dims]
+                vectors |= {
+                    tuple(p + v for p, v in zip(points, rest, strict=True))
+                    for rest in front(after)
+                }
+        memo[state] = {
+            v
+            for v in vectors
+            if not any(w != v and all(a >= b for a, b in zip(w, v, strict=True)) for w in vectors)
+        }
+        return memo[state]
+
+    return front
+
+
+def meets(acc, rest, need):
+    """Return whether ``acc`` plus ``rest`` reaches ``need`` in every place."""
+    return all(a + v >= n for a, v, n in zip(acc, rest, need, strict=True))
+
+
+def passing_path(scenario, allowed=lambda choice: not choice.inappropriate):
+    """Return a complete path along ``allowed`` choices that reaches every mark, or None."""
+    front, dims = fronts(scenario, allowed), list(scenario.pass_marks)
+    need = [needs(scenario)[d] for d in dims]
+    state, acc, path = engine.State(scenario.start), [0] * len(dims), []
+    if not any(meets(acc, vec, need) for vec in front(state)):
+        return None
+    while not engine.is_ending(scenario, state):
+        for choice in engine.offered_choices(scenario, state):
+            if not allowed(choice):
+                continue
+            after = engine.apply_choice(scenario, state, choice.id)
+            gained = [a + choice.score.get(d, 0) for a, d in zip(acc, dims, strict=True)]
+            if any(meets(gained, vec, need) for vec in front(after)):
+                state, acc = after, gained
+                path.append(choice.id)
+                break
+    return path
+
+
+def random_paths(scenario, count=2_000, seed=1):
+    """Return ``count`` complete paths taken along random offered choices."""
+    rng, paths = random.Random(seed), []
+    for _ in range(count):
+        state, path = engine.State(scenario.start), []
+        while not engine.is_ending(scenario, state):
+            choice = rng.choice(engine.offered_choices(scenario, state))
+            state = engine.apply_choice(scenario, state, choice.id)
+            path.append(choice.id)
+        paths.append(path)
+    return paths
+
+
+def test_library_has_at_least_eight_scenarios():
+    """The library offers at least eight scenarios."""
+    assert len(FILES) >= 8
+
+
+def test_library_validates_strictly_with_distinct_ids():
+    """The whole library has no error or warning, and no two files share an id."""
+    library = validate_paths([LIBRARY])
+    assert [str(p) for p in library.problems] == []
+    assert library.exit_code(strict=True) == 0
+    ids = [r.scenario.id for r in library.files]
+    assert len(ids) == len(set(ids))
+
+
+def test_scenario_is_valid(report):
+    """Each scenario validates with no problem at all."""
+    assert [str(p) for p in report.problems] == []
+
+
+def test_scenario_has_the_required_shape(report):
+    """Each scenario has 15-40 nodes, 3+ endings, 3+ cast rows, 2+ marked dimensions."""
+    scenario = report.scenario
+    assert 15 <= len(scenario.nodes) <= 40
+    assert sum(node.is_ending for node in scenario.nodes.values()) >= 3
+    assert report.stats.endings >= 3
+    assert len(scenario.cast) >= 3
+    assert len(scenario.dimensions) >= 2
+    assert set(scenario.pass_marks) == set(scenario.dimensions)
+
+
+def test_every_decision_is_tagged_and_every_choice_explained(report):
+    """Decisions carry NDM stages; every choice has feedback citing references."""
+    decisions = [n for n in report.scenario.nodes.values() if n.kind == "decision"]
+    assert all(node.ndm for node in decisions)
+    for node in decisions:
+        for choice in node.choices:
+            assert choice.feedback, f"{node.id}/{choice.id} has no feedback"
+            assert choice.refs, f"{node.id}/{choice.id} cites no reference"
+    assert sum(node.rationale != "none" for node in decisions) >= 2
+
+
+def test_content_note(report):
+    """The summary or objectives warn that the scenario deals with domestic abuse."""
+    scenario = report.scenario
+    words = " ".join((scenario.summary, *scenario.objectives)).lower()
+    assert "content note" in words or "content warning" in words
+
+
+def test_inappropriate_paths_fail(report):
+    """Every sampled complete path with an inappropriate share fails, and ends."""
+    scenario = report.scenario
+    failed = 0
+    for path in random_paths(scenario):
+        result = engine.result(scenario, path)
+        assert result.ending is not None
+        if result.failed_sharing:
+            failed += 1
+            assert not result.passed
+    assert failed > 0
+
+
+def test_a_path_passes(report):
+    """Some complete path passes: no inappropriate share, every mark reached."""
+    path = passing_path(report.scenario)
+    assert path is not None
+    result = engine.result(report.scenario, path)
+    assert result.passed and result.ending is not None
+
+
+def test_never_sharing_does_not_pass_where_a_proper_share_exists(report):
+    """Where a scenario has a proper share, no path that avoids every proper share passes."""
+    scenario = report.scenario
+    choices = [c for n in scenario.nodes.values() for c in n.choices]
+    if not any(c.sharing == "appropriate" for c in choices):
+        pytest.skip("this scenario has no proper share to make")
+    assert passing_path(scenario, lambda c: c.sharing is None) is None
+
+
+def test_several_scenarios_score_a_proper_share():
+    """At least three scenarios teach that some sharing is right."""
+    with_share = [
+        f
+        for f in FILES
+        if any(
+            c.sharing == "appropriate"
+            for n in load_file(f).scenario.nodes.values()
+            for c in n.choices
+        )
+    ]
+    assert len(with_share) >= 3
