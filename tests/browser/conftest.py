@@ -1,0 +1,166 @@
+"""Fixtures for the browser tests: the real app on a loopback port, driven by Chromium.
+
+The app runs in a thread under werkzeug's WSGI server with its own temporary SQLite
+database and a scenarios folder holding only `scenarios/doorstep.yaml`. Playwright
+drives Debian's chromium (never a downloaded browser). Every full HTML page the
+server sends is kept, so one run of the Nu HTML Checker can check them all.
+"""
+
+import itertools
+import logging
+import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+from simulator import create_app
+from simulator.auth import create_user
+from simulator.db import alembic, db
+
+HERE = Path(__file__).parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+_usernames = (f"trainee{n}" for n in itertools.count(1))
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test in this folder as a browser test."""
+    for item in items:
+        if HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+class HtmlRecorder:
+    """WSGI middleware that keeps every full HTML page the app sends, as sent."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pages = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        """Pass the request on, keeping the body of an HTML document response."""
+        captured = {}
+
+        def recording_start_response(status, headers, exc_info=None):
+            captured["status"] = status
+            captured["type"] = dict((k.lower(), v) for k, v in headers).get("content-type", "")
+            return start_response(status, headers, exc_info)
+
+        response = self.app(environ, recording_start_response)
+        try:
+            body = b"".join(response)
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+        is_fragment = environ.get("HTTP_HX_REQUEST") == "true"
+        if captured["type"].startswith("text/html") and not is_fragment:
+            where = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
+            key = f"{where} -> {captured['status'].split()[0]}"
+            with self.lock:
+                self.pages.setdefault(key, body.decode("utf-8"))
+        return [body]
+
+
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """Build the app on a fresh database holding the test scenario."""
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(HERE / "scenarios", root / "scenarios")
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "browser-tests",
+            "DATABASE_URL": f"sqlite:///{root / 'simulator.sqlite'}",
+            "SCENARIOS_DIR": str(root / "scenarios"),
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    with app.app_context():
+        alembic.upgrade()
+    yield app
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def html_pages(live_app):
+    """Collect the HTML pages the server sends, keyed 'METHOD /path -> status'."""
+    return HtmlRecorder(live_app.wsgi_app)
+
+
+@pytest.fixture(scope="session")
+def base_url(live_app, html_pages):
+    """Serve the app on a free loopback port for the whole session (pytest-base-url's name)."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    live_app.wsgi_app = html_pages
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture
+def trainee(live_app):
+    """Create a new trainee account and return its username (the password is PASSWORD)."""
+    username = next(_usernames)
+
+    def create():
+        with live_app.app_context():
+            create_user(username, PASSWORD, "trainee")
+
+    # Flask-SQLAlchemy-Lite's teardown goes through asgiref, which refuses to run in a
+    # thread with a running event loop, as Playwright's sync API keeps in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(create).result()
+    return username
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Start Debian's chromium once for the session."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser, base_url, **options):
+    """Open a page in a fresh context (its own cookies) at the test server."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1024, "height": 900}, **options)
+    context.set_default_timeout(10_000)
+    return context, context.new_page()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """A page with JavaScript, as most people will use the simulator."""
+    context, page = new_page(browser, base_url)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser, base_url):
+    """A page with JavaScript switched off: every form and link must still work."""
+    context, page = new_page(browser, base_url, java_script_enabled=False)
+    yield page
+    context.close()

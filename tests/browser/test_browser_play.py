@@ -1,0 +1,138 @@
+"""A trainee plays a scenario to its end in a real browser, with and without JavaScript."""
+
+import re
+
+from journeys import (
+    ENDING,
+    FIRST_CHOICE,
+    REASON,
+    SCENARIO,
+    SECOND_CHOICE,
+    carry_on,
+    choose,
+    heading,
+    open_briefing,
+    play_to_the_end,
+    sign_in,
+    start,
+)
+from playwright.sync_api import expect
+
+FOCUSED = "document.activeElement && document.activeElement.closest('h1') ? 'h1' : null"
+
+
+def test_play_to_the_debrief_with_javascript(page, trainee):
+    """A trainee signs in, reads the briefing and plays to the debrief with htmx on."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    play_to_the_end(page)
+    expect(page.get_by_text("Passed").first).to_be_visible()
+    expect(page.get_by_text(REASON)).to_be_visible()
+
+
+def test_play_to_the_debrief_without_javascript(page_without_js, trainee):
+    """Every step works as plain forms and links when JavaScript is off."""
+    page = page_without_js
+    sign_in(page, trainee)
+    open_briefing(page)
+    play_to_the_end(page)
+    expect(page.get_by_text(REASON)).to_be_visible()
+
+
+def test_htmx_swaps_only_the_play_region_and_focuses_its_heading(page, trainee):
+    """With JavaScript, a choice replaces the play region in place, updates the URL and
+    moves focus to the new heading."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    page.evaluate("window.notReloaded = true")
+    choose(page, FIRST_CHOICE)
+    expect(page).to_have_url(re.compile(r"/attempts/\d+/feedback/1$"))
+    assert page.evaluate("window.notReloaded") is True
+    assert page.evaluate(FOCUSED) == "h1"
+    expect(page).to_have_title(re.compile("Feedback on decision 1"))
+    carry_on(page)
+    expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
+    heading(page, SCENARIO)
+    assert page.evaluate("window.notReloaded") is True
+    assert page.evaluate(FOCUSED) == "h1"
+
+
+def test_missing_choice_shows_an_error_summary_with_javascript(page, trainee):
+    """Pressing Continue without a choice shows the error summary, focused, in place."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    page.get_by_role("button", name="Continue", exact=True).click()
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_visible()
+    expect(page.locator(".govuk-error-summary")).to_be_focused()
+    summary.get_by_role("link", name="Select what you would do").click()
+    expect(page.get_by_label(FIRST_CHOICE)).to_be_focused()
+
+
+def test_keyboard_alone_plays_a_whole_scenario(page, trainee):
+    """Tab, Space and Enter get a trainee from sign-in to the debrief without a mouse."""
+    keys = Keyboard(page)
+    page.goto("/sign-in")
+    keys.tab_to("Username").type(trainee)
+    keys.tab_to("Password").type("correct horse battery")
+    keys.press("Enter")
+    heading(page, "Scenarios")
+    keys.tab_to(SCENARIO).press("Enter")
+    heading(page, SCENARIO)
+    keys.tab_to("Start").press("Enter")
+    expect(page.get_by_text("What do you do?")).to_be_visible()
+    keys.tab_to(FIRST_CHOICE).press("Space")
+    keys.tab_to("Why did you choose this?").type(REASON)
+    keys.tab_to("Continue").press("Enter")
+    heading(page, "Feedback on your decision")
+    keys.tab_to("Continue").press("Enter")
+    heading(page, SCENARIO)
+    expect(page.get_by_text("What do you do?")).to_have_count(0)
+    keys.tab_to("Continue").press("Enter")
+    expect(page.get_by_text("What do you do?")).to_be_visible()
+    keys.tab_to(SECOND_CHOICE).press("Space")
+    keys.tab_to("Continue").press("Enter")
+    heading(page, "Feedback on your decision")
+    keys.tab_to("See your debrief").press("Enter")
+    heading(page, ENDING)
+
+
+# The accessible name of the focused element, near enough for finding controls.
+FOCUSED_NAME = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return "";
+  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
+  return (label || el.getAttribute("aria-label") || el.innerText || el.value || "").trim();
+}"""
+
+
+class Keyboard:
+    """Move through a page with Tab only, as a keyboard user does."""
+
+    LIMIT = 40
+
+    def __init__(self, page):
+        self.page = page
+
+    def tab_to(self, name):
+        """Press Tab until the focused control's name starts with `name`."""
+        seen = []
+        for _ in range(self.LIMIT):
+            self.page.keyboard.press("Tab")
+            focused = self.page.evaluate(FOCUSED_NAME)
+            if focused.startswith(name):
+                return self
+            seen.append(focused)
+        raise AssertionError(f"Tab never reached {name!r}; it went through {seen}")
+
+    def press(self, key):
+        """Press a key on the focused control."""
+        self.page.keyboard.press(key)
+        return self
+
+    def type(self, text):
+        """Type into the focused control."""
+        self.page.keyboard.type(text)
+        return self
