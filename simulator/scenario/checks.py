@@ -27,6 +27,9 @@ class Finder:
     def __init__(self, root: Mapping, base_dir: Path | None, text: str):
         self.root, self.base_dir, self.text = root, base_dir, text
         self.found: list[tuple] = []
+        self.flags = declared_list(root, "flags")
+        self.dimensions = declared(root, "dimensions")
+        self.references = declared(root, "references")
 
     def error(self, code: str, at, message: str) -> None:
         """Record an error at the node ``at``."""
@@ -94,9 +97,9 @@ def choices(node: Mapping):
 
 def run_checks(root: Mapping, base_dir: Path | None, source: str) -> list[tuple]:
     """Return every naming and text problem in the scenario rooted at ``root``."""
-    finder = Finder(root, base_dir, source)
     if not isinstance(root, Mapping):
         return []
+    finder = Finder(root, base_dir, source)
     check_nodes(finder)
     check_start(finder)
     check_cast(finder)
@@ -112,7 +115,7 @@ def check_start(finder: Finder) -> None:
     name = slug(start)
     if not name:
         return
-    node_names = [n for n, _, _ in nodes(finder.root)]
+    node_names = {n for n, _, _ in nodes(finder.root)}
     target = (
         finder.root.get("nodes").get(name)
         if isinstance(finder.root.get("nodes"), Mapping)
@@ -137,7 +140,7 @@ def check_start(finder: Finder) -> None:
 def check_nodes(finder: Finder) -> None:
     """Check the names and texts inside every node."""
     root = finder.root
-    node_names = [n for n, _, _ in nodes(root)]
+    node_names = {n for n, _, _ in nodes(root)}
     cast_keys = cast_columns(root)
     for name, _key, node in nodes(root):
         step_next = node.get("next")
@@ -157,7 +160,6 @@ def check_nodes(finder: Finder) -> None:
 
 def check_choice(finder, node_name, choice, node_names, cast_keys, seen_ids) -> None:
     """Check one choice's id, destination, flags, score keys, references and texts."""
-    root = finder.root
     choice_id = choice.get("id")
     name = slug(choice_id)
     if name and name in seen_ids:
@@ -172,7 +174,7 @@ def check_choice(finder, node_name, choice, node_names, cast_keys, seen_ids) -> 
         seen_ids[name] = choice_id
     check_next(finder, choice.get("next"), node_names)
     check_fields(finder, choice, ("feedback",), ("text", "feedback"), cast_keys)
-    flags = declared_list(root, "flags")
+    flags = finder.flags
     when = choice.get("when")
     for part in ("all", "any", "none"):
         for item in items(when.get(part) if isinstance(when, Mapping) else None):
@@ -190,10 +192,10 @@ def check_choice(finder, node_name, choice, node_names, cast_keys, seen_ids) -> 
                 f"flag '{item.value}' is both set and cleared by this "
                 "choice: keep it in one of the two",
             )
-    dimensions = declared(root, "dimensions")
+    dimensions = finder.dimensions
     for key, _ in pairs(choice.get("score")):
         check_name(finder, "unknown-dimension", key, dimensions, "dimension", "dimensions")
-    references = declared(root, "references")
+    references = finder.references
     for item in items(choice.get("refs")):
         check_name(finder, "unknown-reference", item, references, "reference", "references")
     sharing = choice.get("sharing")
@@ -397,8 +399,8 @@ def _next_brace(value: str, position: int) -> int:
 def _placeholder_position(source: str, node: Scalar, ordinal: int) -> tuple[int, int]:
     """Return where the ``ordinal``-th placeholder of a scalar starts in the file."""
     raw = source[node.start : node.end]
-    if node.style == '"' and "\\" in raw:
-        return node.line, node.column
+    if (node.style == '"' and "\\" in raw) or (node.style == "'" and "''" in raw[1:-1]):
+        return node.line, node.column  # escapes: the value's start, as the format says
     count = 0
     position = 0
     while True:

@@ -38,6 +38,7 @@ class Stats:
     bounds: dict[str, tuple[int, int]] | None = field(default_factory=dict)
     passable: bool | None = None
     too_large: bool = False
+    dimensions: tuple[str, ...] = ()
 
 
 class Graph:
@@ -48,6 +49,7 @@ class Graph:
         self.node_ids = list(scenario.nodes)
         self.flag_bits = {flag: 1 << i for i, flag in enumerate(scenario.flags)}
         self.choices = []  # (node index, choice index, Choice) for every choice, globally
+        self.node_index = {name: i for i, name in enumerate(self.node_ids)}
         self.compiled = [self._compile(i, node) for i, node in enumerate(scenario.nodes.values())]
         self.state_node = array("l")
         self.state_flags: list[int] = []
@@ -62,7 +64,7 @@ class Graph:
 
     def _compile(self, node_index: int, node) -> tuple:
         """Return a node's choices as bit masks: (all, any, none, set, clear, next, choice)."""
-        index = {name: i for i, name in enumerate(self.scenario.nodes)}
+        index = self.node_index
         compiled = []
         for position, choice in enumerate(node.choices):
             when = choice.when
@@ -188,7 +190,7 @@ class Analysis:
     def run(self) -> tuple[Stats, list[Finding]]:
         """Compute every figure and finding."""
         graph, scenario = self.graph, self.scenario
-        stats = Stats(states=len(graph.state_flags))
+        stats = Stats(states=len(graph.state_flags), dimensions=tuple(scenario.dimensions))
         ending_states = [s for s, n in enumerate(graph.state_node) if self.is_ending[n]]
         stats.endings = len({graph.state_node[s] for s in ending_states})
         self.cyclic = self._cyclic()

@@ -25,7 +25,7 @@ def format_stats(report: FileReport) -> str:
         f"  longest path: {'none' if no_path else _figure(stats.longest)} steps",
     ]
     if stats.bounds is None:
-        lines.append("  scores: unbounded (a choice scores on a cycle)")
+        lines += [f"  {key}: minimum unbounded, maximum unbounded" for key in stats.dimensions]
     else:
         for key, (low, high) in stats.bounds.items():
             lines.append(f"  {key}: minimum {low}, maximum {high}")

@@ -2,6 +2,7 @@
 
 import dataclasses
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -226,7 +227,7 @@ def validate_paths(paths, limit: int = STATE_LIMIT) -> LibraryReport:
     for given in paths:
         path = Path(given)
         if path.is_dir():
-            names = [(f, str(path / f.relative_to(path))) for f in library_files(path)]
+            names = [(f, os.path.join(given, f.relative_to(path))) for f in library_files(path)]
         elif path.is_file():
             names = [(path, str(given))]
         else:

@@ -527,3 +527,21 @@ def check_bytes(data: bytes):
     from simulator.scenario import load_bytes
 
     return load_bytes(data, "t.yaml")
+
+
+def test_placeholder_in_single_quotes_with_escapes_points_at_the_value():
+    """For a single-quoted value with a '' escape, the position is the value's start."""
+    assert positions(replace("text: Good.", "text: 'It''s {victim}.'")) == [
+        ("unknown-placeholder", 20, 15)
+    ]
+
+
+def test_library_file_names_join_the_given_folder(tmp_path, monkeypatch):
+    """A file found in a folder is named as the given folder joined with its path inside."""
+    from simulator.scenario import validate_paths
+
+    (tmp_path / "lib" / "sub").mkdir(parents=True)
+    (tmp_path / "lib" / "sub" / "a.yaml").write_text(replace("title: Sample", "title: 1"))
+    monkeypatch.chdir(tmp_path)
+    report = validate_paths(["./lib/"])
+    assert [p.file for p in report.problems] == ["./lib/sub/a.yaml"]
