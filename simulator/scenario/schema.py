@@ -103,7 +103,7 @@ class Strict(BaseModel):
     key left out is None while a key written with an empty (null) value is an error.
     """
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Reference(Strict):

@@ -545,3 +545,9 @@ def test_library_file_names_join_the_given_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     report = validate_paths(["./lib/"])
     assert [p.file for p in report.problems] == ["./lib/sub/a.yaml"]
+
+
+def test_python_field_names_are_not_keys():
+    """Only the format's spelling of a key is accepted ('set', never 'set_')."""
+    report = check(replace("        set: [checked]", "        set_: [checked]"))
+    assert ("schema", 27) in [(p.code, p.line) for p in report.problems]
