@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser-deps static clean
+.PHONY: install run test lint bench browser-deps db-deps static clean
 
 install: $(STAMP)
 
@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)
 
+# A developer's machine: no secret key needed (one is kept in instance/), plain http.
+run: export SIMULATOR_ENV ?= development
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask scenarios load
@@ -30,9 +32,17 @@ browser-deps:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 	@test -f $(VNU_JAR) || npm ci --no-audit --no-fund --silent
 
-test: install browser-deps
+# The whole suite on SQLite, then every database test again on a throwaway PostgreSQL
+# cluster that the tests start and stop themselves (tests/postgres.py).
+test: install browser-deps db-deps
 	$(BIN)/ruff check simulator tests bench
 	$(BIN)/python -m pytest
+	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not browser" \
+		--ignore=tests/browser --ignore=tests/scenario
+
+# PostgreSQL 15's server binaries (initdb, pg_ctl) for the database suite.
+db-deps:
+	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
 
 # Rebuild the vendored front end in static/ (needs npm; the output is committed).
 static:

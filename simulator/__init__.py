@@ -81,7 +81,7 @@ def refuse_without_secret_key():
 
 def development_secret_key(app):
     """Read, or create once, a random key in the instance folder."""
-    path = Path(app.instance_path) / "secret_key"
+    path = Path(app.config.get("SECRET_KEY_FILE") or Path(app.instance_path) / "secret_key")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

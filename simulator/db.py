@@ -32,7 +32,7 @@ def init_app(app):
 def database_url(url):
     """Send PostgreSQL URLs through psycopg 3, whatever driver they name."""
     parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "postgresql":
+    if parsed.drivername.split("+")[0] in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
 

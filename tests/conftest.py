@@ -9,10 +9,11 @@ import os
 import shutil
 
 import pytest
+from argon2 import PasswordHasher
 from helpers import PASSWORD, gen_user, sign_in, write_scenario
 from postgres import Cluster
 
-from simulator import create_app
+from simulator import auth, create_app
 from simulator.db import alembic, db
 
 DATABASE = os.environ.get("SIMULATOR_TEST_DATABASE", "sqlite")
@@ -22,6 +23,12 @@ _database_names = (f"test_{n}" for n in itertools.count(1))
 def pytest_report_header():
     """Say which database the tests use."""
     return f"database: {DATABASE}"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Hash passwords cheaply in tests; the scheme (Argon2id) stays the same."""
+    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture(autouse=True)
@@ -112,6 +119,16 @@ def make_app(database_url, scenarios_dir):
 def app(make_app):
     """Return the app under test."""
     return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """Return a test client that keeps no context between requests.
+
+    pytest-flask's own client is used in a `with` block, which keeps the last request's
+    app context pushed, so the next request (even from another client) shares its `g`.
+    """
+    return app.test_client()
 
 
 @pytest.fixture

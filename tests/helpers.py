@@ -128,3 +128,31 @@ def sign_in(client, username="trainee", password=PASSWORD):
     return client.post(
         "/sign-in", data={"username": username, "password": password, "csrf_token": token}
     )
+
+
+def start(client, key="doorstep", number=1):
+    """Press Start on a scenario's briefing and return the attempt's address."""
+    response = post(client, f"/scenarios/{key}/attempts", {"number": str(number)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return response.headers["Location"]
+
+
+def take(client, attempt_url, step, choice, rationale=None, **kwargs):
+    """Post one step of the play form."""
+    data = {"step": str(step), "choice": choice}
+    if rationale is not None:
+        data["rationale"] = rationale
+    return post(client, attempt_url, data, token_from="/", **kwargs)
+
+
+def play_through(client, attempt_url, choices, rationale="Because she is at risk."):
+    """Take each choice in turn from the start, checking each is recorded."""
+    for step, choice in enumerate(choices):
+        response = take(client, attempt_url, step, choice, rationale)
+        assert response.status_code == 303, response.get_data(as_text=True)
+    return response
+
+
+def attempt_id(attempt_url):
+    """Return the id in an attempt's address."""
+    return int(attempt_url.rstrip("/").split("/")[-1])

@@ -1,0 +1,92 @@
+"""The app factory: configuration from SIMULATOR_* variables, secrets and cookies."""
+
+import pytest
+import sqlalchemy as sa
+
+from simulator import create_app
+from simulator.db import database_url, db
+
+
+def test_testing_config(app):
+    """The test config is applied on top of the defaults."""
+    assert app.testing
+    assert app.config["SECRET_KEY"] == "test secret key"
+
+
+def test_settings_come_from_simulator_variables(monkeypatch, tmp_path):
+    """SIMULATOR_DATABASE_URL and SIMULATOR_SCENARIOS_DIR configure the app."""
+    monkeypatch.setenv("SIMULATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
+    monkeypatch.setenv("SIMULATOR_SCENARIOS_DIR", str(tmp_path))
+    monkeypatch.setenv("SIMULATOR_SECRET_KEY", "from the environment")
+    app = create_app()
+    assert app.config["SCENARIOS_DIR"] == str(tmp_path)
+    assert app.secret_key == "from the environment"
+    with app.app_context():
+        assert db.engine.url.database == str(tmp_path / "x.sqlite")
+        db.engine.dispose()
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
+    """Without SIMULATOR_DATABASE_URL the database is a file in the instance folder."""
+    monkeypatch.setenv("SIMULATOR_SECRET_KEY", "x")
+    app = create_app()
+    with app.app_context():
+        assert db.engine.url.database.startswith(app.instance_path)
+        db.engine.dispose()
+
+
+def test_secret_key_required_in_production(monkeypatch):
+    """A server without SIMULATOR_SECRET_KEY refuses to start outside development."""
+    monkeypatch.delenv("SIMULATOR_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SIMULATOR_ENV", raising=False)
+    with pytest.raises(RuntimeError, match="SIMULATOR_SECRET_KEY"):
+        create_app()
+
+
+def test_development_keeps_a_key_in_the_instance_folder(monkeypatch, tmp_path):
+    """In development a random key is created once in the instance folder and reused."""
+    monkeypatch.delenv("SIMULATOR_SECRET_KEY", raising=False)
+    monkeypatch.setenv("SIMULATOR_ENV", "development")
+    config = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}",
+        "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+    }
+    first, second = create_app(config), create_app(config)
+    assert first.secret_key == second.secret_key
+    assert len(first.secret_key) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_session_cookie_is_secure(app):
+    """Session cookies are Secure, HttpOnly and SameSite outside development."""
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_cookie_flags_on_the_wire(client, trainee):
+    """The session cookie set at sign-in carries its security flags."""
+    from helpers import sign_in
+
+    response = sign_in(client)
+    cookie = response.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["postgresql://u@h/d", "postgres://u@h/d", "postgresql+psycopg2://u@h/d"],
+)
+def test_postgresql_urls_use_psycopg_3(given):
+    """Every PostgreSQL URL is driven by psycopg 3."""
+    assert database_url(given).drivername == "postgresql+psycopg"
+
+
+def test_sqlite_pragmas(app):
+    """SQLite connections enforce foreign keys and use the write-ahead log."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite only")
+        with db.engine.connect() as connection:
+            assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+            assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"

@@ -1,0 +1,400 @@
+"""The trainee's way through: catalogue, briefing, play, feedback and debrief."""
+
+import re
+
+import pytest
+from helpers import (
+    BEST_PATH,
+    CHECK_PATH,
+    SHARING_PATH,
+    doorstep,
+    gen_user,
+    play_through,
+    post,
+    sign_in,
+    start,
+    take,
+    write_scenario,
+)
+
+
+def text_of(response):
+    """Return a response's body as text."""
+    return response.get_data(as_text=True)
+
+
+class TestCatalogue:
+    def test_lists_offered_scenarios(self, signed_in):
+        """The catalogue shows each scenario's title, summary, time, audience and status."""
+        page = text_of(signed_in.get("/"))
+        assert "A call to a flat" in page
+        assert "has no papers" in page
+        assert "About 5 minutes" in page
+        assert "Recruits, Continuing professional development" in page
+        assert "Not started" in page
+
+    def test_in_progress_offers_resume(self, signed_in):
+        """An attempt in progress can be resumed from the catalogue."""
+        url = start(signed_in)
+        page = text_of(signed_in.get("/"))
+        assert "In progress" in page
+        assert f'href="{url}"' in page and "Resume" in page
+
+    @pytest.mark.parametrize(("path", "tag"), [(BEST_PATH, "Passed"), (CHECK_PATH, "Not passed")])
+    def test_best_result(self, signed_in, path, tag):
+        """A finished attempt shows as the best result."""
+        play_through(signed_in, start(signed_in), path)
+        page = text_of(signed_in.get("/"))
+        assert "Best result:" in page and f">{tag}</strong>" in page
+
+    def test_best_of_several(self, signed_in):
+        """A pass beats an earlier failure."""
+        play_through(signed_in, start(signed_in), CHECK_PATH)
+        play_through(signed_in, start(signed_in, number=2), BEST_PATH)
+        assert ">Passed</strong>" in text_of(signed_in.get("/"))
+
+    def test_empty_library(self, signed_in, scenarios_dir, make_app):
+        """With no valid scenario the catalogue says so."""
+        (scenarios_dir / "doorstep.yaml").unlink()
+        client = make_app().test_client()
+        sign_in(client)
+        assert "No scenarios are available yet" in text_of(client.get("/"))
+
+    def test_own_attempts_only(self, app, client, signed_in):
+        """Another trainee's progress does not show as mine."""
+        start(signed_in)
+        gen_user(app, "other")
+        other = app.test_client()
+        sign_in(other, "other")
+        assert "Not started" in text_of(other.get("/"))
+
+
+class TestBriefing:
+    def test_briefing(self, signed_in):
+        """The briefing gives objectives, time, a content note, scoring and Start."""
+        page = text_of(signed_in.get("/scenarios/doorstep"))
+        assert "Keep the victim safe and hear her account" in page
+        assert "About 5 minutes" in page
+        assert "Content note" in page and "domestic abuse" in page
+        assert "fails the scenario" in page
+        assert "Victim safety: you need at least 50% to pass" in page
+        assert 'name="number" value="1"' in page and "Start" in page
+
+    def test_unknown_scenario(self, signed_in):
+        """A scenario that is not offered is not found."""
+        assert signed_in.get("/scenarios/nothing-here").status_code == 404
+
+    def test_in_progress_resumes(self, signed_in):
+        """With an attempt in progress the briefing offers Resume, not Start."""
+        url = start(signed_in)
+        page = text_of(signed_in.get("/scenarios/doorstep"))
+        assert f'href="{url}"' in page and 'name="number"' not in page
+
+
+class TestStart:
+    def test_start_creates_attempt(self, signed_in):
+        """Start begins an attempt and shows its first node."""
+        url = start(signed_in)
+        assert re.fullmatch(r"/attempts/\d+", url)
+        assert "opens the door" in text_of(signed_in.get(url))
+
+    def test_double_start_makes_one_attempt(self, app, signed_in):
+        """Pressing Start twice begins exactly one attempt."""
+        first = start(signed_in)
+        again = post(signed_in, "/scenarios/doorstep/attempts", {"number": "1"})
+        assert again.headers["Location"] == first
+        assert "already" in text_of(signed_in.get(first))
+        assert attempt_count(app) == 1
+
+    def test_stale_number_starts_nothing(self, app, signed_in):
+        """A Start form from an old page begins nothing."""
+        play_through(signed_in, start(signed_in), BEST_PATH)
+        response = post(signed_in, "/scenarios/doorstep/attempts", {"number": "1"})
+        assert response.status_code == 303
+        assert attempt_count(app) == 1
+
+    def test_missing_number_starts_nothing(self, app, signed_in):
+        """A forged Start without its number begins nothing."""
+        post(signed_in, "/scenarios/doorstep/attempts", {})
+        assert attempt_count(app) == 0
+
+    def test_try_again(self, app, signed_in):
+        """After finishing, Try again begins a second attempt."""
+        play_through(signed_in, start(signed_in), BEST_PATH)
+        second = start(signed_in, number=2)
+        assert "opens the door" in text_of(signed_in.get(second))
+        assert attempt_count(app) == 2
+
+
+def attempt_count(app):
+    """Return how many attempts are stored."""
+    from sqlmodel import func, select
+
+    from simulator.db import db
+    from simulator.models import Attempt
+
+    with app.app_context():
+        return db.session.exec(select(func.count()).select_from(Attempt)).one()
+
+
+def step_count(app):
+    """Return how many steps are stored."""
+    from sqlmodel import func, select
+
+    from simulator.db import db
+    from simulator.models import AttemptStep
+
+    with app.app_context():
+        return db.session.exec(select(func.count()).select_from(AttemptStep)).one()
+
+
+class TestPlay:
+    def test_decision_screen(self, signed_in):
+        """A decision shows its text, speaker, one radio group, a rationale box and Continue."""
+        page = text_of(signed_in.get(start(signed_in)))
+        assert "Control room:" in page
+        assert "Amina opens the door. Her first language is <strong>Somali</strong>." in page
+        assert page.count('type="radio"') == 2
+        assert "<legend" in page and "What do you do?" in page
+        assert 'aria-describedby="node-text"' in page
+        assert "Why did you choose this? (optional)" in page
+        assert 'name="step" value="0"' in page
+
+    def test_step_screen(self, signed_in):
+        """A step shows its text and just Continue."""
+        url = start(signed_in)
+        take(signed_in, url, 0, "interpreter")
+        page = text_of(signed_in.get(url))
+        assert "You step into the hallway." in page
+        assert 'type="radio"' not in page and "Why did you choose" not in page
+        assert 'name="choice" value="continue"' in page
+
+    def test_step_leads_on_without_feedback(self, signed_in):
+        """Continue on a step goes straight to the next node."""
+        url = start(signed_in)
+        take(signed_in, url, 0, "interpreter")
+        response = take(signed_in, url, 1, "continue")
+        assert response.headers["Location"] == url
+
+    def test_required_rationale(self, app, signed_in):
+        """A required rationale left empty gets an error summary and records nothing."""
+        url = start(signed_in)
+        play_through(signed_in, url, ["interpreter", "continue"])
+        response = take(signed_in, url, 2, "reassure", "   ")
+        page = text_of(response)
+        assert response.status_code == 422
+        assert "govuk-error-summary" in page and 'href="#rationale"' in page
+        assert "Write down why you chose this" in page
+        assert 'value="reassure" checked' in page
+        assert step_count(app) == 2
+
+    def test_no_choice(self, app, signed_in):
+        """Continue without a choice asks for one and records nothing."""
+        url = start(signed_in)
+        response = take(signed_in, url, 0, "")
+        assert response.status_code == 422
+        assert 'href="#choice"' in text_of(response) and "Select what you would do" in text_of(
+            response
+        )
+        assert step_count(app) == 0
+
+    def test_rationale_too_long(self, app, signed_in):
+        """An over-long rationale is refused with the limit, keeping what was typed."""
+        url = start(signed_in)
+        response = take(signed_in, url, 0, "interpreter", "x" * 5001)
+        assert response.status_code == 422
+        assert "5,000 characters or fewer" in text_of(response)
+        assert step_count(app) == 0
+
+    def test_rationale_kept(self, app, signed_in):
+        """The rationale written is stored with the step."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH, rationale="  She needs to talk freely.  ")
+        debrief = text_of(signed_in.get(url + "/debrief"))
+        assert "She needs to talk freely." in debrief
+
+    @pytest.mark.parametrize("choice", ["bogus", "refer-later", "continue"])
+    def test_forged_choice(self, app, signed_in, choice):
+        """A choice that is not offered records nothing and says so."""
+        url = start(signed_in)
+        response = take(signed_in, url, 0, choice)
+        assert response.status_code == 303 and response.headers["Location"] == url
+        assert "not available at this point" in text_of(signed_in.get(url))
+        assert step_count(app) == 0
+
+    def test_choice_hidden_by_condition_is_forged(self, app, signed_in):
+        """A choice whose condition fails is not offered, so posting it records nothing."""
+        url = start(signed_in)
+        play_through(signed_in, url, ["check-status", "continue"])
+        assert "pass her details to the Home Office" not in text_of(signed_in.get(url))
+        take(signed_in, url, 2, "refer", "why")
+        assert step_count(app) == 2
+
+    @pytest.mark.parametrize("step", ["1", "-1", "abc", "", "0.0"])
+    def test_wrong_step_number(self, app, signed_in, step):
+        """A post carrying any but the next step number records nothing."""
+        url = start(signed_in)
+        response = post(signed_in, url, {"step": step, "choice": "interpreter"})
+        assert response.status_code == 303
+        assert "already recorded" in text_of(signed_in.get(url))
+        assert step_count(app) == 0
+
+    def test_double_click_records_once(self, app, signed_in):
+        """The same step posted twice is recorded once; the repeat shows its feedback."""
+        url = start(signed_in)
+        first = take(signed_in, url, 0, "interpreter")
+        second = take(signed_in, url, 0, "interpreter")
+        assert second.headers["Location"] == first.headers["Location"]
+        assert step_count(app) == 1
+
+    def test_back_button_cannot_change_an_answer(self, app, signed_in):
+        """Answering an old screen again changes nothing."""
+        url = start(signed_in)
+        play_through(signed_in, url, ["interpreter", "continue"])
+        take(signed_in, url, 0, "check-status")
+        page = text_of(signed_in.get(url + "/debrief", follow_redirects=True))
+        assert "threatens to have her deported" in page
+        assert step_count(app) == 2
+
+    def test_someone_elses_attempt(self, app, signed_in):
+        """Another person's attempt cannot be seen or played."""
+        url = start(signed_in)
+        gen_user(app, "other")
+        other = app.test_client()
+        sign_in(other, "other")
+        assert other.get(url).status_code == 404
+        assert take(other, url, 0, "interpreter").status_code == 404
+        assert other.get(url + "/debrief").status_code == 404
+        assert other.get(url + "/feedback/1").status_code == 404
+        assert step_count(app) == 0
+
+    def test_missing_attempt(self, signed_in):
+        """An attempt that does not exist is not found."""
+        assert signed_in.get("/attempts/999999").status_code == 404
+
+    def test_post_after_finishing(self, app, signed_in):
+        """A step posted to a finished attempt records nothing and shows the debrief."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH)
+        response = take(signed_in, url, 3, "reassure", "x")
+        assert response.headers["Location"] == url + "/debrief"
+        assert step_count(app) == 3
+
+    def test_finished_attempt_shows_debrief(self, signed_in):
+        """Opening a finished attempt goes to its debrief."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH)
+        assert signed_in.get(url).headers["Location"] == url + "/debrief"
+
+
+class TestFeedback:
+    def test_feedback_after_decision(self, signed_in):
+        """After a decision the trainee sees whether it was good and why."""
+        url = start(signed_in)
+        response = take(signed_in, url, 0, "interpreter")
+        assert response.headers["Location"] == url + "/feedback/1"
+        page = text_of(signed_in.get(url + "/feedback/1"))
+        assert "A good choice" in page
+        assert "A professional interpreter lets Amina speak freely." in page
+        assert f'href="{url}"' in page and "Continue" in page
+
+    def test_feedback_cites_references(self, signed_in):
+        """Feedback on an inappropriate share is critical and cites its guidance."""
+        url = start(signed_in)
+        take(signed_in, url, 0, "check-status")
+        page = text_of(signed_in.get(url + "/feedback/1"))
+        assert "shared immigration information inappropriately" in page
+        assert "Stop sharing where there are only doubts about status" in page
+        assert "https://example.org/safe-to-share" in page
+        assert "Safe to share? (2020), recommendation 1" in page
+
+    def test_last_feedback_leads_to_debrief(self, signed_in):
+        """Feedback on the final decision leads to the debrief."""
+        url = start(signed_in)
+        response = play_through(signed_in, url, BEST_PATH)
+        page = text_of(signed_in.get(response.headers["Location"]))
+        assert f'href="{url}/debrief"' in page and "See your debrief" in page
+
+    def test_no_feedback_for_a_step(self, signed_in):
+        """A step has no feedback page."""
+        url = start(signed_in)
+        play_through(signed_in, url, ["interpreter", "continue"])
+        assert signed_in.get(url + "/feedback/2").headers["Location"] == url
+
+    @pytest.mark.parametrize("number", [0, 2, 99])
+    def test_feedback_out_of_range(self, signed_in, number):
+        """Feedback for a step not yet taken is not found."""
+        url = start(signed_in)
+        take(signed_in, url, 0, "interpreter")
+        assert signed_in.get(f"{url}/feedback/{number}").status_code == 404
+
+
+class TestDebrief:
+    def test_not_before_the_end(self, signed_in):
+        """The debrief waits until the attempt ends."""
+        url = start(signed_in)
+        assert signed_in.get(url + "/debrief").headers["Location"] == url
+
+    def test_passed(self, signed_in):
+        """A safe, well-scored path passes, with every score shown."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH)
+        page = text_of(signed_in.get(url + "/debrief"))
+        assert "Victim safeguarded" in page
+        assert "You did not share the victim’s immigration information inappropriately" in page
+        assert "3 of 3" in page and "100%" in page and "50%" in page
+        assert "She agrees to a referral to a specialist service." in page
+        assert "Try again" in page and 'name="number" value="2"' in page
+
+    def test_sharing_failure_comes_first(self, signed_in):
+        """A failed sharing criterion heads the debrief with the choice that failed it."""
+        url = start(signed_in)
+        play_through(signed_in, url, SHARING_PATH)
+        page = text_of(signed_in.get(url + "/debrief"))
+        failed = page.index("Critical criterion not met")
+        assert failed < page.index("Your scores") < page.index("Your decisions")
+        assert "Tell her you will have to pass her details to the Home Office." in page[failed:]
+        assert "Not passed" in page
+        assert "She closes the door." in page and "Victim withdraws" in page
+
+    def test_decision_log(self, signed_in):
+        """The log shows each decision by NDM stage, leaving steps out."""
+        url = start(signed_in)
+        play_through(signed_in, url, CHECK_PATH, rationale="I wanted to be sure.")
+        page = text_of(signed_in.get(url + "/debrief"))
+        information = page.index("Gather information and intelligence")
+        threat = page.index("Assess threat and risk")
+        assert information < page.index("You chose:", information) < threat
+        assert "Run her name through immigration systems" in page[information:threat]
+        assert "Decision 2" in page and "Decision 3" not in page
+        assert "You step into the hallway" not in page
+        assert "Also offered:" in page and "Arrange a professional Somali interpreter" in page
+        assert page.count("I wanted to be sure.") == 2
+        assert "Time taken:" in page
+        assert "Doubts about status are no reason to check or share it." in page
+
+    def test_no_try_again_when_withdrawn(self, signed_in, scenarios_dir, make_app):
+        """Once a scenario is withdrawn its debrief still shows, without Try again."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH)
+        (scenarios_dir / "doorstep.yaml").unlink()
+        client = make_app().test_client()
+        sign_in(client)
+        page = text_of(client.get(url + "/debrief"))
+        assert "Victim safeguarded" in page and "Try again" not in page
+
+
+def test_cast_values_are_literal(make_app, scenarios_dir):
+    """Cast values are shown as typed, never as Markdown or HTML."""
+    write_scenario(
+        scenarios_dir,
+        text=doorstep(victim='"<script>alert(1)</script> *Amina* [x](https://e.example)"'),
+    )
+    app = make_app()
+    gen_user(app, "trainee")
+    client = app.test_client()
+    sign_in(client)
+    page = text_of(client.get(start(client)))
+    assert "<script>alert" not in page
+    shown = "&lt;script&gt;alert(1)&lt;/script&gt; *Amina* [x](https://e.example) opens the door"
+    assert shown in page
