@@ -66,6 +66,11 @@ def continue_step(page):
 def play_to_the_end(page):
     """Play the test scenario from the briefing to its debrief by the safe path."""
     start(page)
+    finish(page)
+
+
+def finish(page):
+    """Play from the first decision to the debrief by the safe path."""
     choose(page, FIRST_CHOICE, REASON)
     carry_on(page)
     continue_step(page)

@@ -1,0 +1,70 @@
+"""Every page of a play-through passes axe-core's WCAG 2.2 AA checks."""
+
+from axe_playwright_python.sync_playwright import Axe
+from journeys import (
+    ENDING,
+    FIRST_CHOICE,
+    SECOND_CHOICE,
+    carry_on,
+    choose,
+    continue_step,
+    heading,
+    open_briefing,
+    sign_in,
+    start,
+)
+from playwright.sync_api import expect
+
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_22_AA}, "resultTypes": ["violations"]}
+
+
+class AxeAudit:
+    """Run axe on each page visited and keep the violations found, by page."""
+
+    def __init__(self, page):
+        self.page = page
+        self.axe = Axe()
+        self.reports = {}
+
+    def check(self, name):
+        """Audit the page as it is now."""
+        results = self.axe.run(self.page, options=AXE_OPTIONS)
+        if results.violations_count:
+            self.reports[name] = results.generate_report()
+
+    def summary(self):
+        """Return every violation report, one page after another."""
+        return "\n\n".join(f"== {name}\n{report}" for name, report in self.reports.items())
+
+
+def test_every_page_of_a_play_through_passes_axe(page, trainee):
+    """Sign-in, catalogue, briefing, play, feedback and debrief have no WCAG 2.2 AA violations."""
+    audit = AxeAudit(page)
+    page.goto("/sign-in")
+    audit.check("sign-in")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("There is a problem")).to_be_visible()
+    audit.check("sign-in with errors")
+    sign_in(page, trainee)
+    audit.check("catalogue")
+    open_briefing(page)
+    audit.check("briefing")
+    start(page)
+    audit.check("play: decision")
+    page.get_by_role("button", name="Continue", exact=True).click()
+    expect(page.get_by_text("There is a problem")).to_be_visible()
+    audit.check("play: decision with errors")
+    choose(page, FIRST_CHOICE)
+    audit.check("feedback")
+    carry_on(page)
+    expect(page.get_by_text("What do you do?")).to_have_count(0)
+    audit.check("play: step")
+    continue_step(page)
+    choose(page, SECOND_CHOICE)
+    carry_on(page, "See your debrief")
+    heading(page, ENDING)
+    audit.check("debrief")
+    page.goto("/no-such-page")
+    audit.check("page not found")
+    assert not audit.reports, audit.summary()
