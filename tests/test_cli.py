@@ -1,0 +1,82 @@
+"""Command-line commands: accounts, demo accounts and loading the library."""
+
+from helpers import doorstep, sign_in, write_scenario
+
+from simulator.auth import find_user
+
+
+def test_users_add_reads_password_from_stdin(app, runner, client):
+    """`flask users add NAME --role ROLE` takes the password from standard input."""
+    result = runner.invoke(
+        args=["users", "add", "sergeant", "--role", "trainer"], input="a long password\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added trainer 'sergeant'" in result.output
+    assert sign_in(client, "sergeant", "a long password").status_code == 303
+
+
+def test_users_add_default_role(app, runner):
+    """Without --role an account is a trainee's."""
+    runner.invoke(args=["users", "add", "recruit"], input="a long password\n")
+    with app.app_context():
+        assert find_user("recruit").role == "trainee"
+
+
+def test_users_add_refuses_bad_details(runner):
+    """A short password is refused with a clear message."""
+    result = runner.invoke(args=["users", "add", "x"], input="short\n")
+    assert result.exit_code == 1 and "at least 8 characters" in result.output
+
+
+def test_users_add_refuses_unknown_role(runner):
+    """An unknown role is refused."""
+    result = runner.invoke(args=["users", "add", "x", "--role", "chief"], input="a long one\n")
+    assert result.exit_code == 2 and "chief" in result.output
+
+
+def test_users_add_needs_a_password(runner):
+    """An empty standard input is refused."""
+    result = runner.invoke(args=["users", "add", "x"], input="")
+    assert result.exit_code == 1 and "No password" in result.output
+
+
+def test_users_add_duplicate(runner, trainee):
+    """An existing username is refused."""
+    result = runner.invoke(args=["users", "add", "Trainee"], input="a long password\n")
+    assert result.exit_code == 1 and "already" in result.output
+
+
+def test_users_demo(app, runner):
+    """`flask users demo` creates the demo trainee and trainer once and prints how to sign in."""
+    first = runner.invoke(args=["users", "demo"])
+    second = runner.invoke(args=["users", "demo"])
+    assert "Created demo trainee: demo-trainee / demo-trainee-password" in first.output
+    assert "already exists" in second.output
+    with app.app_context():
+        assert find_user("demo-trainer").role == "trainer"
+
+
+def test_no_demo_accounts_unless_asked(app, client):
+    """Nothing else creates demo accounts."""
+    client.get("/sign-in")
+    with app.app_context():
+        assert find_user("demo-trainee") is None
+
+
+def test_scenarios_load(runner, scenarios_dir):
+    """`flask scenarios load` says what it loaded and what it refused, and why."""
+    write_scenario(scenarios_dir, "broken.yaml", "format: 1\n")
+    result = runner.invoke(args=["scenarios", "load"])
+    assert result.exit_code == 0, result.output
+    assert "Loaded doorstep.yaml" in result.output
+    assert "Refused broken.yaml:" in result.output and "error schema" in result.output
+    assert "1 scenario(s) offered, 1 refused" in result.output
+    again = runner.invoke(args=["scenarios", "load"])
+    assert "Unchanged doorstep.yaml" in again.output
+
+
+def test_scenarios_load_new_version(runner, scenarios_dir):
+    """A changed file loads as a new version."""
+    runner.invoke(args=["scenarios", "load"])
+    write_scenario(scenarios_dir, text=doorstep(version=2))
+    assert "Loaded doorstep.yaml" in runner.invoke(args=["scenarios", "load"]).output

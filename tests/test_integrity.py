@@ -1,0 +1,187 @@
+"""Integrity: steps are recorded once, results derive from the log, attempts survive restarts."""
+
+import threading
+
+import pytest
+from helpers import (
+    BEST_PATH,
+    CHECK_PATH,
+    SHARING_PATH,
+    attempt_id,
+    doorstep,
+    gen_user,
+    play_through,
+    post,
+    sign_in,
+    start,
+    take,
+    write_scenario,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from simulator import attempts, engine
+from simulator.db import db
+from simulator.library import scenario_for
+from simulator.models import Attempt, AttemptStep, ScenarioVersion
+
+CAST = "\n".join(f"  - victim: Name{n}\n    language: Language{n}" for n in range(20))
+
+
+def many_cast_rows():
+    """Return the doorstep scenario with twenty cast rows."""
+    text = doorstep()
+    start_cast = text.index("cast:\n") + len("cast:\n")
+    end_cast = text.index("flags:")
+    return text[:start_cast] + CAST + "\n" + text[end_cast:]
+
+
+def load(app, model, ident):
+    """Load one row in a fresh session."""
+    with app.app_context():
+        row = db.session.get(model, ident)
+        db.session.expunge_all()
+        return row
+
+
+def steps_of(app, ident):
+    """Return an attempt's steps in order."""
+    with app.app_context():
+        statement = select(AttemptStep).where(AttemptStep.attempt_id == ident)
+        return db.session.exec(statement.order_by(AttemptStep.step_number)).all()
+
+
+@pytest.mark.parametrize("path", [BEST_PATH, SHARING_PATH, CHECK_PATH])
+def test_stored_result_equals_recomputed(app, signed_in, path):
+    """The stored result is exactly engine.result over the recorded choices."""
+    url = start(signed_in)
+    play_through(signed_in, url, path)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id(url))
+        version = db.session.get(ScenarioVersion, attempt.scenario_version_id)
+        progress = attempts.progress_of(attempt)
+        recomputed = engine.result(scenario_for(version), progress.choice_ids)
+        assert progress.choice_ids == path
+        assert attempt.result == attempts.result_record(recomputed)
+        assert attempt.passed == recomputed.passed
+        assert attempt.sharing_passed == recomputed.sharing_passed
+        assert attempt.ending == recomputed.ending
+        assert attempt.finished_at == progress.steps[-1].recorded_at
+
+
+def test_steps_record_time(app, signed_in):
+    """Each step records when it was taken and how long it took."""
+    url = start(signed_in)
+    play_through(signed_in, url, BEST_PATH)
+    steps = steps_of(app, attempt_id(url))
+    assert [s.step_number for s in steps] == [0, 1, 2]
+    assert [s.is_decision for s in steps] == [True, False, True]
+    assert all(s.elapsed_ms >= 0 and s.recorded_at.tzinfo is not None for s in steps)
+    assert steps[0].recorded_at <= steps[1].recorded_at <= steps[2].recorded_at
+
+
+def test_attempt_mode_is_practice(app, signed_in):
+    """Attempts are practice attempts."""
+    url = start(signed_in)
+    assert load(app, Attempt, attempt_id(url)).mode == "practice"
+
+
+def test_unique_step_number(app, signed_in):
+    """The database itself refuses a second step with the same number."""
+    url = start(signed_in)
+    take(signed_in, url, 0, "interpreter")
+    with app.app_context():
+        db.session.add(
+            AttemptStep(
+                attempt_id=attempt_id(url),
+                step_number=0,
+                node_id="arrival",
+                choice_id="check-status",
+                is_decision=True,
+                elapsed_ms=0,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+
+
+def test_race_between_two_processes(app, signed_in, trainee):
+    """When two requests both pass the step check, only the first records."""
+    url = start(signed_in)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id(url))
+        first = attempts.progress_of(attempt)
+        second = attempts.progress_of(attempt)
+        choice = first.offered()[0]
+        attempts.record_step(first, choice, None)
+        with pytest.raises(attempts.StepConflict):
+            attempts.record_step(second, second.offered()[1], None)
+    assert [s.choice_id for s in steps_of(app, attempt_id(url))] == [choice.id]
+
+
+def test_simultaneous_posts_from_two_app_processes(make_app, app, signed_in):
+    """Two app instances sharing the database record exactly one of two simultaneous posts."""
+    url = start(signed_in)
+    other = make_app().test_client()
+    sign_in(other)
+    barrier = threading.Barrier(2)
+    responses = []
+
+    def post_from(client, choice):
+        token_page = client.get("/").get_data(as_text=True)
+        token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
+        barrier.wait()
+        data = {"step": "0", "choice": choice, "csrf_token": token}
+        responses.append(client.post(url, data=data).status_code)
+
+    threads = [
+        threading.Thread(target=post_from, args=(signed_in, "interpreter")),
+        threading.Thread(target=post_from, args=(other, "check-status")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert responses == [303, 303]
+    assert len(steps_of(app, attempt_id(url))) == 1
+
+
+def test_resume_after_sign_out(signed_in):
+    """After signing out and in again the attempt is where it was."""
+    url = start(signed_in)
+    play_through(signed_in, url, ["interpreter", "continue"])
+    post(signed_in, "/sign-out")
+    sign_in(signed_in)
+    assert "threatens to have her deported" in signed_in.get(url).get_data(as_text=True)
+
+
+def test_resume_after_restart_with_same_cast(make_app, scenarios_dir):
+    """A new server process shows the same node with the same cast row."""
+    write_scenario(scenarios_dir, text=many_cast_rows())
+    app = make_app()
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    url = start(client)
+    take(client, url, 0, "interpreter")
+    cast_index = load(app, Attempt, attempt_id(url)).cast_index
+    restarted = make_app().test_client()
+    sign_in(restarted)
+    page = restarted.get(url).get_data(as_text=True)
+    assert "You step into the hallway." in page
+    feedback = restarted.get(url + "/feedback/1").get_data(as_text=True)
+    assert f"lets Name{cast_index} speak freely" in feedback
+
+
+def test_cast_drawn_per_attempt(make_app, scenarios_dir):
+    """Each attempt draws a cast row, and the page uses it."""
+    write_scenario(scenarios_dir, text=many_cast_rows())
+    app = make_app()
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    url = start(client)
+    cast_index = load(app, Attempt, attempt_id(url)).cast_index
+    assert 0 <= cast_index < 20
+    assert f"Name{cast_index} opens the door" in client.get(url).get_data(as_text=True)

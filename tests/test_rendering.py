@@ -1,0 +1,49 @@
+"""Scenario Markdown is rendered safely; cast values are literal text."""
+
+import pytest
+
+from simulator.rendering import filled, filled_markdown, literal, markdown
+
+
+def test_markdown_with_govuk_classes():
+    """Paragraphs, lists and links get GOV.UK Frontend classes."""
+    html = markdown("Hello *there*.\n\n- one\n- two\n\n[Guidance](https://example.org)")
+    assert '<p class="govuk-body">Hello <em>there</em>.</p>' in html
+    assert '<ul class="govuk-list govuk-list--bullet">' in html
+    assert '<a href="https://example.org" class="govuk-link">Guidance</a>' in html
+
+
+def test_raw_html_is_escaped():
+    """Raw HTML never reaches the page."""
+    html = markdown("<script>alert(1)</script>\n\nA <b>bold</b> claim")
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_javascript_links_dropped():
+    """A javascript: link is not made into a link."""
+    assert "href" not in markdown("[x](javascript:alert(1))")
+
+
+def test_headings_sit_below_the_page_heading():
+    """A Markdown h1 becomes an h2 so the page keeps one h1."""
+    assert markdown("# Title").startswith('<h2 class="govuk-heading-m">')
+
+
+@pytest.mark.parametrize("value", ["*Amina*", "<b>x</b>", "[a](https://e)", "# 1. _x_ `y` \\"])
+def test_cast_values_literal(value):
+    """A cast value shows exactly as typed, whatever Markdown it looks like."""
+    html = filled_markdown("Her name is {name}.", {"name": value})
+    expected = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<p class="govuk-body">Her name is {expected}.</p>' in html
+
+
+def test_literal_escapes_punctuation():
+    """Every ASCII punctuation mark is escaped."""
+    assert literal("a*b_c") == "a\\*b\\_c"
+
+
+def test_plain_fields_filled():
+    """Plain fields are filled without Markdown; braces double as literal braces."""
+    assert filled("{{ {name} }}", {"name": "*A*"}) == "{ *A* }"
+    assert filled(None, {}) is None
