@@ -1,153 +1,187 @@
-"""The library: scenario files synced into pinned versions; invalid files refused."""
+"""The bundled scenario library: valid, playable, and true to its teaching purpose."""
 
-import logging
+import random
+from pathlib import Path
 
-from helpers import (
-    BEST_PATH,
-    doorstep,
-    gen_user,
-    play_through,
-    sign_in,
-    start,
-    take,
-    write_scenario,
-)
-from sqlmodel import select
+import pytest
 
-from simulator.db import db
-from simulator.library import sync
-from simulator.models import ScenarioVersion
+from simulator import engine
+from simulator.scenario import load_file, validate_paths
+
+LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
+FILES = sorted(p for p in LIBRARY.rglob("*") if p.suffix in (".yaml", ".yml"))
 
 
-def versions(app):
-    """Return every stored version as (key, version, current)."""
-    with app.app_context():
-        rows = db.session.exec(select(ScenarioVersion).order_by(ScenarioVersion.id)).all()
-        return [(v.scenario_key, v.version, v.current) for v in rows]
+@pytest.fixture(scope="module", params=FILES, ids=lambda p: p.stem)
+def report(request):
+    """Each bundled scenario file, loaded."""
+    return load_file(request.param)
 
 
-def signed_in_client(app, username="trainee"):
-    """Return a client of this app signed in as an existing user."""
-    client = app.test_client()
-    sign_in(client, username)
-    return client
+def needs(scenario):
+    """Return the smallest raw score that reaches each pass mark."""
+    need = {}
+    for dim, mark in scenario.pass_marks.items():
+        low, high = scenario.score_bounds[dim]
+        need[dim] = next(r for r in range(low, high + 1) if engine.percent(r, low, high) >= mark)
+    return need
 
 
-def test_synced_on_first_request(app, signed_in):
-    """The library is read when the app starts serving."""
-    assert versions(app) == [("doorstep", 1, True)]
+def fronts(scenario, allowed):
+    """Map each state to the best score vectors of its ways to an ending along ``allowed``."""
+    dims = list(scenario.pass_marks)
+    memo = {}
+
+    def front(state):
+        if state in memo:
+            return memo[state]
+        if engine.is_ending(scenario, state):
+            memo[state] = {(0,) * len(dims)}
+            return memo[state]
+        vectors = set()
+        for choice in engine.offered_choices(scenario, state):
+            if allowed(choice):
+                after = engine.apply_choice(scenario, state, choice.id)
+                points = [choice.score.get(d, 0) for d in dims]
+                vectors |= {
+                    tuple(p + v for p, v in zip(points, rest, strict=True))
+                    for rest in front(after)
+                }
+        memo[state] = {
+            v
+            for v in vectors
+            if not any(w != v and all(a >= b for a, b in zip(w, v, strict=True)) for w in vectors)
+        }
+        return memo[state]
+
+    return front
 
 
-def test_sync_is_idempotent(app, scenarios_dir):
-    """Syncing an unchanged folder stores nothing new."""
-    with app.app_context():
-        first = sync(scenarios_dir)
-        second = sync(scenarios_dir)
-    assert first.loaded == ["doorstep.yaml"] and second.unchanged == ["doorstep.yaml"]
-    assert versions(app) == [("doorstep", 1, True)]
+def meets(acc, rest, need):
+    """Return whether ``acc`` plus ``rest`` reaches ``need`` in every place."""
+    return all(a + v >= n for a, v, n in zip(acc, rest, need, strict=True))
 
 
-def test_version_identified_by_file_hash(app, scenarios_dir):
-    """A version is stored with the SHA-256 of its file and the file's bytes."""
-    import hashlib
-
-    data = (scenarios_dir / "doorstep.yaml").read_bytes()
-    with app.app_context():
-        sync(scenarios_dir)
-        version = db.session.exec(select(ScenarioVersion)).one()
-        assert version.digest == hashlib.sha256(data).hexdigest()
-        assert version.source == data
-
-
-def test_invalid_file_refused_and_logged(app, scenarios_dir, caplog):
-    """An invalid file is not offered, and its problems go to the log."""
-    write_scenario(scenarios_dir, "broken.yaml", "format: 1\nid: broken\n")
-    with caplog.at_level(logging.WARNING), app.app_context():
-        report = sync(scenarios_dir)
-    assert "broken.yaml" in report.refused
-    assert any("broken.yaml:1:1: error schema" in r.getMessage() for r in caplog.records)
-    assert [key for key, _, current in versions(app) if current] == ["doorstep"]
+def passing_path(scenario, allowed=lambda choice: not choice.inappropriate):
+    """Return a complete path along ``allowed`` choices that reaches every mark, or None."""
+    front, dims = fronts(scenario, allowed), list(scenario.pass_marks)
+    need = [needs(scenario)[d] for d in dims]
+    state, acc, path = engine.State(scenario.start), [0] * len(dims), []
+    if not any(meets(acc, vec, need) for vec in front(state)):
+        return None
+    while not engine.is_ending(scenario, state):
+        for choice in engine.offered_choices(scenario, state):
+            if not allowed(choice):
+                continue
+            after = engine.apply_choice(scenario, state, choice.id)
+            gained = [a + choice.score.get(d, 0) for a, d in zip(acc, dims, strict=True)]
+            if any(meets(gained, vec, need) for vec in front(after)):
+                state, acc = after, gained
+                path.append(choice.id)
+                break
+    return path
 
 
-def test_duplicate_scenario_id_refused(app, scenarios_dir):
-    """A second file with the same scenario id is refused."""
-    write_scenario(scenarios_dir, "sub/copy.yaml", doorstep(title="Copy"))
-    with app.app_context():
-        report = sync(scenarios_dir)
-    assert list(report.refused) == ["sub/copy.yaml"]
-    assert versions(app) == [("doorstep", 1, True)]
+def random_paths(scenario, count=2_000, seed=1):
+    """Return ``count`` complete paths taken along random offered choices."""
+    rng, paths = random.Random(seed), []
+    for _ in range(count):
+        state, path = engine.State(scenario.start), []
+        while not engine.is_ending(scenario, state):
+            choice = rng.choice(engine.offered_choices(scenario, state))
+            state = engine.apply_choice(scenario, state, choice.id)
+            path.append(choice.id)
+        paths.append(path)
+    return paths
 
 
-def test_missing_folder_offers_nothing(app, tmp_path, caplog):
-    """A scenarios folder that does not exist offers nothing, and says so in the log."""
-    with caplog.at_level(logging.ERROR), app.app_context():
-        sync(tmp_path / "nowhere")
-    assert "does not exist" in caplog.text
+def test_library_has_at_least_eight_scenarios():
+    """The library offers at least eight scenarios."""
+    assert len(FILES) >= 8
 
 
-def test_edit_keeps_attempts_pinned(make_app, scenarios_dir):
-    """Editing a file never changes an attempt in progress; new attempts use the new file."""
-    app = make_app()
-    gen_user(app)
-    client = signed_in_client(app)
-    url = start(client)
-    take(client, url, 0, "interpreter")
-    write_scenario(scenarios_dir, text=doorstep(title="A call to a flat, revised", version=2))
-    restarted = make_app()
-    client = signed_in_client(restarted)
-    assert "A call to a flat, revised" in client.get("/").get_data(as_text=True)
-    assert versions(restarted) == [("doorstep", 1, False), ("doorstep", 2, True)]
-    page = client.get(url).get_data(as_text=True)
-    assert "A call to a flat</h1>" in page and "You step into the hallway." in page
-    play_through_from(client, url, 1, BEST_PATH[1:])
-    debrief = client.get(url + "/debrief").get_data(as_text=True)
-    assert "Victim safeguarded" in debrief
-    second = start(client, number=2)
-    assert "A call to a flat, revised</h1>" in client.get(second).get_data(as_text=True)
+def test_library_validates_strictly_with_distinct_ids():
+    """The whole library has no error or warning, and no two files share an id."""
+    library = validate_paths([LIBRARY])
+    assert [str(p) for p in library.problems] == []
+    assert library.exit_code(strict=True) == 0
+    ids = [r.scenario.id for r in library.files]
+    assert len(ids) == len(set(ids))
 
 
-def play_through_from(client, url, first_step, choices):
-    """Take choices starting at a given step number."""
-    for offset, choice in enumerate(choices):
-        response = take(client, url, first_step + offset, choice, "reason")
-        assert response.status_code == 303
+def test_scenario_is_valid(report):
+    """Each scenario validates with no problem at all."""
+    assert [str(p) for p in report.problems] == []
 
 
-def test_broken_edit_keeps_old_attempts_playable(make_app, scenarios_dir):
-    """A file edited into an invalid state is withdrawn, yet its attempts play on."""
-    app = make_app()
-    gen_user(app)
-    client = signed_in_client(app)
-    url = start(client)
-    (scenarios_dir / "doorstep.yaml").write_text("format: 1\n")
-    client = signed_in_client(make_app())
-    assert "No scenarios are available yet" in client.get("/").get_data(as_text=True)
-    assert client.get("/scenarios/doorstep").status_code == 404
-    play_through(client, url, BEST_PATH)
-    assert "Victim safeguarded" in client.get(url + "/debrief").get_data(as_text=True)
+def test_scenario_has_the_required_shape(report):
+    """Each scenario has 15-40 nodes, 3+ endings, 3+ cast rows, 2+ marked dimensions."""
+    scenario = report.scenario
+    assert 15 <= len(scenario.nodes) <= 40
+    assert sum(node.is_ending for node in scenario.nodes.values()) >= 3
+    assert report.stats.endings >= 3
+    assert len(scenario.cast) >= 3
+    assert len(scenario.dimensions) >= 2
+    assert set(scenario.pass_marks) == set(scenario.dimensions)
 
 
-def test_image_served_with_alt_text(make_app, scenarios_dir):
-    """A node's picture is shown with its alternative text and served from the library."""
-    png = bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
-    )
-    (scenarios_dir / "img").mkdir()
-    (scenarios_dir / "img" / "door.png").write_bytes(png)
-    text = doorstep().replace(
-        "    speaker: Control room\n",
-        "    speaker: Control room\n    image:\n      src: img/door.png\n"
-        "      alt: A front door, ajar; {victim} stands behind it\n",
-    )
-    write_scenario(scenarios_dir, text=text)
-    app = make_app()
-    gen_user(app)
-    client = signed_in_client(app)
-    page = client.get(start(client)).get_data(as_text=True)
-    assert 'alt="A front door, ajar; Amina stands behind it"' in page
-    src = page.split('<img class="app-scenario-image" src="')[1].split('"')[0]
-    with client.get(src) as response:
-        assert response.status_code == 200 and response.data == png
-    assert client.get(src.replace("door.png", "other.png")).status_code == 404
-    assert client.get(src.replace("img/door.png", "../doorstep.yaml")).status_code == 404
+def test_every_decision_is_tagged_and_every_choice_explained(report):
+    """Decisions carry NDM stages; every choice has feedback citing references."""
+    decisions = [n for n in report.scenario.nodes.values() if n.kind == "decision"]
+    assert all(node.ndm for node in decisions)
+    for node in decisions:
+        for choice in node.choices:
+            assert choice.feedback, f"{node.id}/{choice.id} has no feedback"
+            assert choice.refs, f"{node.id}/{choice.id} cites no reference"
+    assert sum(node.rationale != "none" for node in decisions) >= 2
+
+
+def test_content_note(report):
+    """The summary or objectives warn that the scenario deals with domestic abuse."""
+    scenario = report.scenario
+    words = " ".join((scenario.summary, *scenario.objectives)).lower()
+    assert "content note" in words or "content warning" in words
+
+
+def test_inappropriate_paths_fail(report):
+    """Every sampled complete path with an inappropriate share fails, and ends."""
+    scenario = report.scenario
+    failed = 0
+    for path in random_paths(scenario):
+        result = engine.result(scenario, path)
+        assert result.ending is not None
+        if result.failed_sharing:
+            failed += 1
+            assert not result.passed
+    assert failed > 0
+
+
+def test_a_path_passes(report):
+    """Some complete path passes: no inappropriate share, every mark reached."""
+    path = passing_path(report.scenario)
+    assert path is not None
+    result = engine.result(report.scenario, path)
+    assert result.passed and result.ending is not None
+
+
+def test_never_sharing_does_not_pass_where_a_proper_share_exists(report):
+    """Where a scenario has a proper share, no path that avoids every proper share passes."""
+    scenario = report.scenario
+    choices = [c for n in scenario.nodes.values() for c in n.choices]
+    if not any(c.sharing == "appropriate" for c in choices):
+        pytest.skip("this scenario has no proper share to make")
+    assert passing_path(scenario, lambda c: c.sharing is None) is None
+
+
+def test_several_scenarios_score_a_proper_share():
+    """At least three scenarios teach that some sharing is right."""
+    with_share = [
+        f
+        for f in FILES
+        if any(
+            c.sharing == "appropriate"
+            for n in load_file(f).scenario.nodes.values()
+            for c in n.choices
+        )
+    ]
+    assert len(with_share) >= 3

@@ -1,0 +1,153 @@
+"""The library: scenario files synced into pinned versions; invalid files refused."""
+
+import logging
+
+from helpers import (
+    BEST_PATH,
+    doorstep,
+    gen_user,
+    play_through,
+    sign_in,
+    start,
+    take,
+    write_scenario,
+)
+from sqlmodel import select
+
+from simulator.db import db
+from simulator.library import sync
+from simulator.models import ScenarioVersion
+
+
+def versions(app):
+    """Return every stored version as (key, version, current)."""
+    with app.app_context():
+        rows = db.session.exec(select(ScenarioVersion).order_by(ScenarioVersion.id)).all()
+        return [(v.scenario_key, v.version, v.current) for v in rows]
+
+
+def signed_in_client(app, username="trainee"):
+    """Return a client of this app signed in as an existing user."""
+    client = app.test_client()
+    sign_in(client, username)
+    return client
+
+
+def test_synced_on_first_request(app, signed_in):
+    """The library is read when the app starts serving."""
+    assert versions(app) == [("doorstep", 1, True)]
+
+
+def test_sync_is_idempotent(app, scenarios_dir):
+    """Syncing an unchanged folder stores nothing new."""
+    with app.app_context():
+        first = sync(scenarios_dir)
+        second = sync(scenarios_dir)
+    assert first.loaded == ["doorstep.yaml"] and second.unchanged == ["doorstep.yaml"]
+    assert versions(app) == [("doorstep", 1, True)]
+
+
+def test_version_identified_by_file_hash(app, scenarios_dir):
+    """A version is stored with the SHA-256 of its file and the file's bytes."""
+    import hashlib
+
+    data = (scenarios_dir / "doorstep.yaml").read_bytes()
+    with app.app_context():
+        sync(scenarios_dir)
+        version = db.session.exec(select(ScenarioVersion)).one()
+        assert version.digest == hashlib.sha256(data).hexdigest()
+        assert version.source == data
+
+
+def test_invalid_file_refused_and_logged(app, scenarios_dir, caplog):
+    """An invalid file is not offered, and its problems go to the log."""
+    write_scenario(scenarios_dir, "broken.yaml", "format: 1\nid: broken\n")
+    with caplog.at_level(logging.WARNING), app.app_context():
+        report = sync(scenarios_dir)
+    assert "broken.yaml" in report.refused
+    assert any("broken.yaml:1:1: error schema" in r.getMessage() for r in caplog.records)
+    assert [key for key, _, current in versions(app) if current] == ["doorstep"]
+
+
+def test_duplicate_scenario_id_refused(app, scenarios_dir):
+    """A second file with the same scenario id is refused."""
+    write_scenario(scenarios_dir, "sub/copy.yaml", doorstep(title="Copy"))
+    with app.app_context():
+        report = sync(scenarios_dir)
+    assert list(report.refused) == ["sub/copy.yaml"]
+    assert versions(app) == [("doorstep", 1, True)]
+
+
+def test_missing_folder_offers_nothing(app, tmp_path, caplog):
+    """A scenarios folder that does not exist offers nothing, and says so in the log."""
+    with caplog.at_level(logging.ERROR), app.app_context():
+        sync(tmp_path / "nowhere")
+    assert "does not exist" in caplog.text
+
+
+def test_edit_keeps_attempts_pinned(make_app, scenarios_dir):
+    """Editing a file never changes an attempt in progress; new attempts use the new file."""
+    app = make_app()
+    gen_user(app)
+    client = signed_in_client(app)
+    url = start(client)
+    take(client, url, 0, "interpreter")
+    write_scenario(scenarios_dir, text=doorstep(title="A call to a flat, revised", version=2))
+    restarted = make_app()
+    client = signed_in_client(restarted)
+    assert "A call to a flat, revised" in client.get("/").get_data(as_text=True)
+    assert versions(restarted) == [("doorstep", 1, False), ("doorstep", 2, True)]
+    page = client.get(url).get_data(as_text=True)
+    assert "A call to a flat</h1>" in page and "You step into the hallway." in page
+    play_through_from(client, url, 1, BEST_PATH[1:])
+    debrief = client.get(url + "/debrief").get_data(as_text=True)
+    assert "Victim safeguarded" in debrief
+    second = start(client, number=2)
+    assert "A call to a flat, revised</h1>" in client.get(second).get_data(as_text=True)
+
+
+def play_through_from(client, url, first_step, choices):
+    """Take choices starting at a given step number."""
+    for offset, choice in enumerate(choices):
+        response = take(client, url, first_step + offset, choice, "reason")
+        assert response.status_code == 303
+
+
+def test_broken_edit_keeps_old_attempts_playable(make_app, scenarios_dir):
+    """A file edited into an invalid state is withdrawn, yet its attempts play on."""
+    app = make_app()
+    gen_user(app)
+    client = signed_in_client(app)
+    url = start(client)
+    (scenarios_dir / "doorstep.yaml").write_text("format: 1\n")
+    client = signed_in_client(make_app())
+    assert "No scenarios are available yet" in client.get("/").get_data(as_text=True)
+    assert client.get("/scenarios/doorstep").status_code == 404
+    play_through(client, url, BEST_PATH)
+    assert "Victim safeguarded" in client.get(url + "/debrief").get_data(as_text=True)
+
+
+def test_image_served_with_alt_text(make_app, scenarios_dir):
+    """A node's picture is shown with its alternative text and served from the library."""
+    png = bytes.fromhex(
+        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
+    )
+    (scenarios_dir / "img").mkdir()
+    (scenarios_dir / "img" / "door.png").write_bytes(png)
+    text = doorstep().replace(
+        "    speaker: Control room\n",
+        "    speaker: Control room\n    image:\n      src: img/door.png\n"
+        "      alt: A front door, ajar; {victim} stands behind it\n",
+    )
+    write_scenario(scenarios_dir, text=text)
+    app = make_app()
+    gen_user(app)
+    client = signed_in_client(app)
+    page = client.get(start(client)).get_data(as_text=True)
+    assert 'alt="A front door, ajar; Amina stands behind it"' in page
+    src = page.split('<img class="app-scenario-image" src="')[1].split('"')[0]
+    with client.get(src) as response:
+        assert response.status_code == 200 and response.data == png
+    assert client.get(src.replace("door.png", "other.png")).status_code == 404
+    assert client.get(src.replace("img/door.png", "../doorstep.yaml")).status_code == 404
