@@ -134,9 +134,14 @@ def trainee(live_app):
     return username
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Start Debian's chromium once for the session."""
+    """Start Debian's chromium for one test module.
+
+    Playwright's sync API keeps an asyncio loop running in this thread while it is
+    started, and Flask-SQLAlchemy-Lite's teardown (through asgiref) refuses to run
+    beside one, so it must stop before the rest of the suite runs.
+    """
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
@@ -145,7 +150,9 @@ def browser():
 
 def new_page(browser, base_url, **options):
     """Open a page in a fresh context (its own cookies) at the test server."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 1024, "height": 900}, **options)
+    context = browser.new_context(
+        base_url=base_url, viewport={"width": 1024, "height": 900}, **options
+    )
     context.set_default_timeout(10_000)
     return context, context.new_page()
 

@@ -29,7 +29,7 @@ def check_html(pages):
         )
     messages = json.loads(completed.stderr)["messages"]
     return [
-        f"{names.get(m.get('url', '').rsplit('/', 1)[-1], m.get('url'))}:{m.get('lastLine', '?')}: "
+        f"{names[m['url'].rsplit('/', 1)[-1]]}:{m.get('lastLine', '?')}: "
         f"{m['type']}: {m['message']} [{m.get('extract', '').strip()}]"
         for m in messages
         if m["type"] == "error" or m.get("subType") == "warning"
