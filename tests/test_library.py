@@ -185,3 +185,22 @@ def test_several_scenarios_score_a_proper_share():
         )
     ]
     assert len(with_share) >= 3
+
+
+def test_decision_point_map_covers_d1_to_d28_with_real_nodes():
+    """docs/scenarios.md maps every decision point D1-D28 to real scenarios and nodes."""
+    import re
+
+    doc = (LIBRARY.parent / "docs" / "scenarios.md").read_text()
+    scenarios = {r.scenario.id: r.scenario for r in map(load_file, FILES)}
+    covered = set()
+    for number, scenario_id, cells in re.findall(
+        r"^\| D(\d+) \| [^|]* \| `([a-z0-9-]+)` \| ([^|]*) \|$", doc, re.M
+    ):
+        assert scenario_id in scenarios, scenario_id
+        scenario = scenarios[scenario_id]
+        names = set(scenario.nodes) | {c.id for n in scenario.nodes.values() for c in n.choices}
+        named = re.findall(r"`([a-z0-9_-]+)`", cells)
+        assert named and set(named) <= names, (scenario_id, named)
+        covered.add(int(number))
+    assert covered == set(range(1, 29))
