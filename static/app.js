@@ -4,6 +4,20 @@
 // GOV.UK Frontend supports. Every page works without it.
 import { initAll } from "./govuk-frontend.min.js";
 
+// Keep no copy of pages in localStorage (officers may share computers, and scenario
+// text and reasons typed would linger there); Back and Forward reload the page from
+// the server instead, which always shows where an attempt really stands. Nothing
+// here needs htmx to evaluate code, run scripts in swapped content, or add styles.
+if (window.htmx) {
+  Object.assign(window.htmx.config, {
+    historyCacheSize: 0,
+    refreshOnHistoryMiss: true,
+    allowEval: false,
+    allowScriptTags: false,
+    includeIndicatorStyles: false,
+  });
+}
+
 initAll();
 
 // htmx leaves the page alone when the server answers 4xx or 5xx. Show what the

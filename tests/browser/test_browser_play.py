@@ -47,13 +47,28 @@ def test_htmx_swaps_only_the_play_region_and_focuses_its_heading(page, trainee):
     choose(page, FIRST_CHOICE)
     expect(page).to_have_url(re.compile(r"/attempts/\d+/feedback/1$"))
     expect(page.get_by_role("heading", level=1)).to_be_focused()
-    expect(page).to_have_title(re.compile("Feedback on decision 1"))
+    expect(page).to_have_title(f"Feedback on decision 1: {SCENARIO} – Safe to Report")
     assert page.evaluate("window.notReloaded") is True
     carry_on(page)
     expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Step 2")
     expect(page.get_by_role("heading", level=1)).to_be_focused()
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_back_after_a_swap_reloads_the_whole_page(page, trainee):
+    """Back after an htmx step reloads the page from the server: whole, and up to date."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, FIRST_CHOICE)
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
+    expect(page.get_by_role("banner")).to_contain_text("Safe to Report")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    heading(page, "Step 2")
+    expect(page.get_by_text("You go inside.")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
 
 
 def test_missing_choice_shows_an_error_summary_with_javascript(page, trainee):
