@@ -68,3 +68,36 @@ def test_every_page_of_a_play_through_passes_axe(page, trainee):
     page.goto("/no-such-page")
     audit.check("page not found")
     assert not audit.reports, audit.summary()
+
+
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def test_pages_reflow_at_320_pixels_without_sideways_scrolling(browser, base_url, trainee):
+    """At 320 CSS pixels wide (WCAG 1.4.10, 400% zoom) no page scrolls sideways."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    overflows = {}
+
+    def measure(name):
+        if (extra := page.evaluate(OVERFLOW)) > 0:
+            overflows[name] = extra
+
+    page.goto("/sign-in")
+    measure("sign-in")
+    sign_in(page, trainee)
+    measure("catalogue")
+    open_briefing(page)
+    measure("briefing")
+    start(page)
+    measure("play: decision")
+    choose(page, FIRST_CHOICE)
+    measure("feedback")
+    carry_on(page)
+    continue_step(page)
+    choose(page, SECOND_CHOICE)
+    carry_on(page, "See your debrief")
+    heading(page, ENDING)
+    measure("debrief")
+    context.close()
+    assert not overflows, f"pages wider than 320px, by this many pixels: {overflows}"
