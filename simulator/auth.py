@@ -42,7 +42,8 @@ def allow(*roles):
         @functools.wraps(view)
         def checked(**kwargs):
             if g.user is None:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                back = request.full_path.rstrip("?") if request.method == "GET" else None
+                return redirect(url_for("auth.login", next=back))
             if g.user.role not in roles:
                 abort(403)
             return view(**kwargs)

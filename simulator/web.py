@@ -20,6 +20,15 @@ def init_app(app):
     htmx.init_app(app)
     app.add_template_filter(rendering.markdown, "markdown")
     app.after_request(vary_on_htmx)
+    app.after_request(security_headers)
+
+
+def security_headers(response):
+    """Forbid framing and content sniffing, and keep addresses out of other sites' logs."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def vary_on_htmx(response):

@@ -72,3 +72,10 @@ def test_csrf_token_in_fragment(signed_in):
     """Swapped-in forms carry their CSRF token."""
     url = start(signed_in)
     assert csrf_token(signed_in, url)
+
+
+def test_security_headers(client):
+    """Pages cannot be framed or sniffed."""
+    response = client.get("/sign-in")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
