@@ -41,7 +41,8 @@ def vary_on_htmx(response):
 
 def render_page(template, **context):
     """Render the whole page, or for htmx only its title and swappable region."""
-    if htmx:
+    # A history restore after a cache miss replaces the whole body, so it needs the page.
+    if htmx and not htmx.history_restore_request:
         title = render_blocks(template, ["title"], **context).strip()
         region = render_blocks(template, ["region"], **context)
         full_title = f"{title} – Safe to Report" if title else "Safe to Report"

@@ -79,3 +79,10 @@ def test_security_headers(client):
     response = client.get("/sign-in")
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_history_restore_gets_whole_page(signed_in):
+    """When htmx restores history from the server it gets the whole page."""
+    url = start(signed_in)
+    headers = {**HTMX, "HX-History-Restore-Request": "true"}
+    assert signed_in.get(url, headers=headers).get_data(as_text=True).startswith("<!DOCTYPE")
