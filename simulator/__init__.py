@@ -9,6 +9,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEXT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
 
 
 def create_app(test_config=None):
@@ -29,10 +30,16 @@ def create_app(test_config=None):
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
+        # A form stays valid for as long as its session: a trainee may read for a long time.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.from_prefixed_env("SIMULATOR")
     if test_config is not None:
         app.config.from_mapping(test_config)
+    for key in TEXT_SETTINGS:
+        # from_prefixed_env reads values as JSON: a key of digits would become a number.
+        if app.config.get(key) is not None:
+            app.config[key] = str(app.config[key])
     if is_development(app):
         # Plain http on 127.0.0.1 during development: a Secure cookie would not be sent.
         app.config["SESSION_COOKIE_SECURE"] = False

@@ -90,3 +90,10 @@ def test_sqlite_pragmas(app):
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
             assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_numeric_secret_key_stays_text(monkeypatch, tmp_path):
+    """A secret key made only of digits is still used as text."""
+    monkeypatch.setenv("SIMULATOR_SECRET_KEY", "12345678901234567890")
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    assert app.secret_key == "12345678901234567890"
