@@ -20,21 +20,34 @@ if (window.htmx) {
 
 initAll();
 
-// htmx leaves the page alone when the server answers 4xx or 5xx. Show what the
-// server sent instead: a form with errors (422) or a plain-words error page.
-// A full page is cut down to its <main>, which replaces ours.
+// The server answers htmx with a fragment of the page, but some answers are whole
+// pages: the sign-in page after a session ends, or an error page. Never nest a whole
+// page inside the play region. Go to a page the server redirected to as an ordinary
+// page load; put an error page's <main> in place of ours (htmx would otherwise show
+// nothing for 4xx and 5xx answers). A form with errors (422) comes as a fragment and
+// swaps like any other.
+const WHOLE_PAGE = /^\s*<!doctype html/i;
+
 document.addEventListener("htmx:beforeSwap", (event) => {
   const detail = event.detail;
-  if (detail.xhr.status < 400) {
+  const failed = detail.xhr.status >= 400;
+  if (!WHOLE_PAGE.test(detail.serverResponse)) {
+    if (failed) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+    return;
+  }
+  if (!failed) {
+    detail.shouldSwap = false;
+    window.location.assign(detail.xhr.responseURL);
     return;
   }
   detail.shouldSwap = true;
   detail.isError = false;
-  if (/<main[\s>]/i.test(detail.serverResponse)) {
-    detail.target = document.getElementById("main-content");
-    detail.selectOverride = "#main-content";
-    detail.swapOverride = "outerHTML";
-  }
+  detail.target = document.getElementById("main-content");
+  detail.selectOverride = "#main-content";
+  detail.swapOverride = "outerHTML";
 });
 
 // Move focus to the swapped-in content's main heading so that screen readers

@@ -71,6 +71,36 @@ def test_back_after_a_swap_reloads_the_whole_page(page, trainee):
     assert page.evaluate("sessionStorage.getItem('htmx-history-cache')") is None
 
 
+def test_signed_out_mid_scenario_lands_on_the_whole_sign_in_page(page, trainee):
+    """If the session ends mid-scenario, following a link shows the whole sign-in page,
+    not one nested inside the play region."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, FIRST_CHOICE)
+    page.context.clear_cookies()
+    carry_on(page)
+    expect(page).to_have_url(re.compile(r"/sign-in\?next="))
+    heading(page, "Sign in")
+    expect(page.get_by_role("banner")).to_have_count(1)
+    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+def test_an_expired_form_shows_the_error_page_in_place_of_the_content(page, trainee):
+    """A step posted after the session ended shows the plain-words error page once."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    page.context.clear_cookies()
+    page.get_by_label(FIRST_CHOICE).check()
+    page.get_by_role("button", name="Continue", exact=True).click()
+    heading(page, "This page had expired")
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
+    expect(page.get_by_role("banner")).to_have_count(1)
+    expect(page.get_by_role("main")).to_have_count(1)
+
+
 def test_missing_choice_shows_an_error_summary_with_javascript(page, trainee):
     """Pressing Continue without a choice shows the error summary, focused, in place."""
     sign_in(page, trainee)
