@@ -157,12 +157,34 @@ def new_page(browser, base_url, **options):
     return context, context.new_page()
 
 
+def console_errors(message):
+    """Return a console error as a problem, unless it only reports a 4xx answer the test meant."""
+    if message.type != "error" or message.text.startswith("Failed to load resource"):
+        return []
+    return [f"console: {message.text}"]
+
+
+def missing_static_file(response):
+    """Return a failed stylesheet, script or icon as a problem."""
+    if "/static/" in response.url and response.status >= 400:
+        return [f"{response.status} {response.url}"]
+    return []
+
+
 @pytest.fixture
 def page(browser, base_url):
-    """A page with JavaScript, as most people will use the simulator."""
+    """A page with JavaScript, as most people will use the simulator.
+
+    Any script error, console error or failed static file fails the test.
+    """
     context, page = new_page(browser, base_url)
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: problems.extend(console_errors(message)))
+    page.on("response", lambda response: problems.extend(missing_static_file(response)))
     yield page
     context.close()
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
