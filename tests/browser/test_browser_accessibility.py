@@ -101,3 +101,14 @@ def test_pages_reflow_at_320_pixels_without_sideways_scrolling(browser, base_url
     measure("debrief")
     context.close()
     assert not overflows, f"pages wider than 320px, by this many pixels: {overflows}"
+
+
+def test_the_skip_link_comes_first_and_moves_focus_to_the_content(page):
+    """The first Tab shows 'Skip to main content'; Enter moves focus to <main>."""
+    page.goto("/sign-in")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
