@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from journeys import PASSWORD
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from simulator import create_app
@@ -33,7 +34,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery"
+# Generous waits: the suite shares two cores with whatever else the machine runs.
+TIMEOUT_MS = 10_000
+expect.set_options(timeout=TIMEOUT_MS)
 _usernames = (f"trainee{n}" for n in itertools.count(1))
 
 
@@ -153,7 +156,7 @@ def new_page(browser, base_url, **options):
     context = browser.new_context(
         base_url=base_url, viewport={"width": 1024, "height": 900}, **options
     )
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(TIMEOUT_MS)
     return context, context.new_page()
 
 

@@ -5,6 +5,7 @@ import re
 from journeys import (
     ENDING,
     FIRST_CHOICE,
+    PASSWORD,
     REASON,
     SCENARIO,
     SECOND_CHOICE,
@@ -119,7 +120,7 @@ def test_keyboard_alone_plays_a_whole_scenario(page, trainee):
     keys = Keyboard(page)
     page.goto("/sign-in")
     keys.tab_to("Username").type(trainee)
-    keys.tab_to("Password").type("correct horse battery")
+    keys.tab_to("Password").type(PASSWORD)
     keys.press("Enter")
     heading(page, "Scenarios")
     keys.tab_to(SCENARIO).press("Enter")
