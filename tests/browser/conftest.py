@@ -153,9 +153,8 @@ def browser():
 
 def new_page(browser, base_url, **options):
     """Open a page in a fresh context (its own cookies) at the test server."""
-    context = browser.new_context(
-        base_url=base_url, viewport={"width": 1024, "height": 900}, **options
-    )
+    options = {"viewport": {"width": 1024, "height": 900}, **options}
+    context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     return context, context.new_page()
 
@@ -188,6 +187,21 @@ def page(browser, base_url):
     yield page
     context.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def open_page(browser, base_url):
+    """Return a function that opens a page with the given context options, closed after."""
+    contexts = []
+
+    def open_(**options):
+        context, page = new_page(browser, base_url, **options)
+        contexts.append(context)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ FIRST_CHOICE = "Speak to her alone, away from her husband."
 SECOND_CHOICE = "Tell her your priority is her safety and explain the support available."
 REASON = "She may not speak freely in front of him."
 ENDING = "Victim safeguarded"
+PICTURE = "The open front door of a ground-floor flat."
 
 
 def heading(page, name):
@@ -40,6 +41,7 @@ def start(page):
     page.get_by_role("button", name="Start").click()
     expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
     expect(page.get_by_text("What do you do?")).to_be_visible()
+    expect(page.get_by_role("img", name=PICTURE)).to_be_visible()
 
 
 def choose(page, label, reason=None):

@@ -73,10 +73,9 @@ def test_every_page_of_a_play_through_passes_axe(page, trainee):
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-def test_pages_reflow_at_320_pixels_without_sideways_scrolling(browser, base_url, trainee):
+def test_pages_reflow_at_320_pixels_without_sideways_scrolling(open_page, trainee):
     """At 320 CSS pixels wide (WCAG 1.4.10, 400% zoom) no page scrolls sideways."""
-    context = browser.new_context(base_url=base_url, viewport={"width": 320, "height": 640})
-    page = context.new_page()
+    page = open_page(viewport={"width": 320, "height": 640})
     overflows = {}
 
     def measure(name):
@@ -99,7 +98,6 @@ def test_pages_reflow_at_320_pixels_without_sideways_scrolling(browser, base_url
     carry_on(page, "See your debrief")
     heading(page, ENDING)
     measure("debrief")
-    context.close()
     assert not overflows, f"pages wider than 320px, by this many pixels: {overflows}"
 
 
