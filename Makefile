@@ -32,13 +32,13 @@ browser-deps:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 	@test -f $(VNU_JAR) || npm ci --no-audit --no-fund --silent
 
-# The whole suite on SQLite, then every database test again on a throwaway PostgreSQL
-# cluster that the tests start and stop themselves (tests/postgres.py).
+# The whole suite on SQLite, then every database test (each test using the
+# `database_url` fixture) again on a throwaway PostgreSQL cluster that the tests start
+# and stop themselves (tests/postgres.py).
 test: install browser-deps db-deps
 	$(BIN)/ruff check simulator tests bench
 	$(BIN)/python -m pytest
-	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest -m "not browser" \
-		--ignore=tests/browser --ignore=tests/scenario
+	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser
 
 # PostgreSQL 15's server binaries (initdb, pg_ctl) for the database suite.
 db-deps:

@@ -4,20 +4,20 @@ Set SIMULATOR_TEST_DATABASE=postgresql to run every database test against a real
 PostgreSQL server that this session starts (see tests/postgres.py) and stops.
 """
 
-import itertools
 import os
 import shutil
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import PASSWORD, gen_user, sign_in, write_scenario
+from helpers import PASSWORD, gen_user, post, sign_in, write_scenario
 from postgres import Cluster
+from sqlmodel import SQLModel
 
-from simulator import auth, create_app
+from simulator import auth as accounts
+from simulator import create_app
 from simulator.db import alembic, db
 
 DATABASE = os.environ.get("SIMULATOR_TEST_DATABASE", "sqlite")
-_database_names = (f"test_{n}" for n in itertools.count(1))
 
 
 def pytest_report_header():
@@ -25,10 +25,36 @@ def pytest_report_header():
     return f"database: {DATABASE}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run only the tests that touch the database."""
+    if DATABASE != "postgresql":
+        return
+    selected = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    deselected = [item for item in items if item not in selected]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
+class AuthActions:
+    """Sign a test client in and out through the real forms."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, username="trainee", password=PASSWORD):
+        """Sign in through the form."""
+        return sign_in(self._client, username, password)
+
+    def logout(self):
+        """Sign out through the form."""
+        return post(self._client, "/sign-out")
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
     """Hash passwords cheaply in tests; the scheme (Argon2id) stays the same."""
-    monkeypatch.setattr(auth, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture(autouse=True)
@@ -62,11 +88,12 @@ def postgres():
 
 @pytest.fixture(scope="session")
 def migrated_template(postgres, tmp_path_factory):
-    """Migrate one database for the session; each test gets a copy of it."""
+    """Migrate one database for the session; each test starts from it, emptied or copied."""
     folder = tmp_path_factory.mktemp("template")
     if postgres is not None:
-        migrate(postgres.create_database("template_simulator"), folder)
-        return "template_simulator"
+        url = postgres.create_database("simulator_test")
+        migrate(url, folder)
+        return url
     path = folder / "template.sqlite"
     migrate(f"sqlite:///{path}", folder)
     return path
@@ -74,9 +101,10 @@ def migrated_template(postgres, tmp_path_factory):
 
 @pytest.fixture
 def database_url(postgres, migrated_template, tmp_path):
-    """Return the URL of a fresh, migrated database for one test."""
+    """Return the URL of an empty, migrated database for one test."""
     if postgres is not None:
-        return postgres.create_database(next(_database_names), template=migrated_template)
+        postgres.empty_tables("simulator_test", [t.name for t in SQLModel.metadata.sorted_tables])
+        return migrated_template
     path = tmp_path / "simulator.sqlite"
     shutil.copyfile(migrated_template, path)
     return f"sqlite:///{path}"
@@ -144,8 +172,13 @@ def trainee(app):
 
 
 @pytest.fixture
-def signed_in(client, trainee):
+def auth(client):
+    """Return sign-in and sign-out actions for the test client."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def signed_in(client, auth, trainee):
     """Return a client signed in as the trainee."""
-    response = sign_in(client, "trainee", PASSWORD)
-    assert response.status_code == 303
+    assert auth.login().status_code == 303
     return client

@@ -83,3 +83,12 @@ class Cluster:
         with psycopg.connect(dsn, autocommit=True) as connection:
             connection.execute(f"CREATE DATABASE {name}{suffix}")
         return self.url(name)
+
+    def empty_tables(self, database, tables):
+        """Delete every row of these tables and restart their ids (faster than a new database)."""
+        dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname={database}"
+        names = ", ".join(f'"{table}"' for table in tables)
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            # A connection some test left open would otherwise make this wait for ever.
+            connection.execute("SET lock_timeout = '20s'")
+            connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

@@ -3,7 +3,7 @@
 import pytest
 from argon2 import PasswordHasher
 from flask import Blueprint
-from helpers import PASSWORD, csrf_token, gen_user, post, sign_in
+from helpers import PASSWORD, csrf_token, gen_user, sign_in
 
 from simulator.auth import PUBLIC, allow, check_password, create_user, find_user
 from simulator.db import db
@@ -80,9 +80,9 @@ def test_signed_in_person_skips_sign_in_page(signed_in):
     assert signed_in.get("/sign-in").headers["Location"] == "/"
 
 
-def test_sign_out(signed_in):
+def test_sign_out(signed_in, auth):
     """Signing out ends the session."""
-    response = post(signed_in, "/sign-out")
+    response = auth.logout()
     assert response.status_code == 303
     assert "You have signed out" in signed_in.get("/sign-in").get_data(as_text=True)
     assert signed_in.get("/").status_code == 302
