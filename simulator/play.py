@@ -81,9 +81,9 @@ def start(key):
 
 def already_started(own):
     """Answer a repeated Start by showing the attempt it already began."""
-    flash("That attempt had already been started, so no new one was begun.", "info")
     if not own:
         abort(409)
+    flash("That attempt had already been started, so no new one was begun.", "info")
     return redirect(url_for("play.play", attempt_id=own[-1].id), 303)
 
 
