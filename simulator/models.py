@@ -8,6 +8,7 @@ result is derived from its steps by `engine.result` (see `play.finish_if_ended`)
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlmodel import JSON, Column, Field, LargeBinary, SQLModel, Text, UniqueConstraint
 
 # Named constraints let Alembic's batch mode rebuild SQLite tables reliably.
@@ -96,3 +97,14 @@ class AttemptStep(SQLModel, table=True):
     rationale: str | None = Field(default=None, sa_column=Column(Text))
     recorded_at: datetime = Field(default_factory=utcnow)
     elapsed_ms: int = Field(sa_type=sa.BigInteger)
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or delete a recorded step."""
+
+
+@event.listens_for(AttemptStep, "before_update")
+@event.listens_for(AttemptStep, "before_delete")
+def refuse_to_rewrite_history(_mapper, _connection, step):
+    """Keep the step log append-only: a recorded step is never changed or deleted."""
+    raise AppendOnlyError(f"step {step.step_number} of attempt {step.attempt_id} is recorded")

@@ -23,7 +23,7 @@ from sqlmodel import select
 from simulator import attempts, engine
 from simulator.db import db
 from simulator.library import scenario_for
-from simulator.models import Attempt, AttemptStep, ScenarioVersion
+from simulator.models import AppendOnlyError, Attempt, AttemptStep, ScenarioVersion
 
 CAST = "\n".join(f"  - victim: Name{n}\n    language: Language{n}" for n in range(20))
 
@@ -185,3 +185,20 @@ def test_cast_drawn_per_attempt(make_app, scenarios_dir):
     cast_index = load(app, Attempt, attempt_id(url)).cast_index
     assert 0 <= cast_index < 20
     assert f"Name{cast_index} opens the door" in client.get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_steps_are_append_only(app, signed_in, change):
+    """Recorded steps cannot be changed or deleted through the models."""
+    url = start(signed_in)
+    take(signed_in, url, 0, "interpreter")
+    with app.app_context():
+        step = db.session.exec(select(AttemptStep)).one()
+        if change == "update":
+            step.choice_id = "check-status"
+        else:
+            db.session.delete(step)
+        with pytest.raises(AppendOnlyError):
+            db.session.commit()
+        db.session.rollback()
+    assert [s.choice_id for s in steps_of(app, attempt_id(url))] == ["interpreter"]
