@@ -106,11 +106,7 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "node": node,
         "text": filled_markdown(node.text, row),
         "speaker": filled(node.speaker, row),
-        "image": node.image
-        and {
-            "url": url_for("play.image", version_id=progress.version.id, src=node.image.src),
-            "alt": filled(node.image.alt, row),
-        },
+        "image": picture(progress.version, node, row),
         "choices": [(c.id, filled(c.text, row)) for c in progress.offered()],
         "step_number": progress.next_step_number,
         "errors": errors or {},
@@ -119,6 +115,16 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "rationale_max": attempts.RATIONALE_MAX,
     }
     return render_page("play/node.html", **context), status
+
+
+def picture(version, node, row):
+    """Return the address and alternative text of a node's picture, or None."""
+    if node.image is None:
+        return None
+    return {
+        "url": url_for("play.image", version_id=version.id, src=node.image.src),
+        "alt": filled(node.image.alt, row),
+    }
 
 
 @bp.post("/attempts/<int:attempt_id>")
@@ -228,6 +234,8 @@ def debrief_page(attempt_id):
         scenario=scenario,
         result=result,
         ending_text=filled_markdown(ending.text, row),
+        ending_speaker=filled(ending.speaker, row),
+        ending_image=picture(progress.version, ending, row),
         outcome=filled(ending.end.outcome, row),
         ending_debrief=filled_markdown(ending.end.debrief, row),
         failed_choices=debrief.failed_sharing_choices(scenario, result, row),

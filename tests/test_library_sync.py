@@ -151,3 +151,21 @@ def test_image_served_with_alt_text(make_app, scenarios_dir):
         assert response.status_code == 200 and response.data == png
     assert client.get(src.replace("door.png", "other.png")).status_code == 404
     assert client.get(src.replace("img/door.png", "../doorstep.yaml")).status_code == 404
+
+
+def test_ending_picture_and_speaker(make_app, scenarios_dir):
+    """An ending's picture and speaker head the debrief."""
+    (scenarios_dir / "end.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    text = doorstep().replace(
+        "  safe:\n    end:\n",
+        "  safe:\n    speaker: Sergeant\n    image:\n      src: end.png\n"
+        "      alt: '{victim} at the refuge door'\n    end:\n",
+    )
+    write_scenario(scenarios_dir, text=text)
+    app = make_app()
+    gen_user(app)
+    client = signed_in_client(app)
+    url = start(client)
+    play_through(client, url, BEST_PATH)
+    page = client.get(url + "/debrief").get_data(as_text=True)
+    assert 'alt="Amina at the refuge door"' in page and "Sergeant:" in page
