@@ -97,3 +97,17 @@ def test_numeric_secret_key_stays_text(monkeypatch, tmp_path):
     monkeypatch.setenv("SIMULATOR_SECRET_KEY", "12345678901234567890")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
     assert app.secret_key == "12345678901234567890"
+
+
+def test_command_line_without_secret_key(monkeypatch, tmp_path, caplog):
+    """Commands run without a key, but a server started so refuses every request."""
+    import click
+
+    monkeypatch.delenv("SIMULATOR_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SIMULATOR_ENV", raising=False)
+    with click.Context(click.Command("flask")):
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
+    response = app.test_client().get("/sign-in")
+    assert response.status_code == 500
+    assert "SIMULATOR_SECRET_KEY" in caplog.text
+    assert "SIMULATOR_SECRET_KEY" not in response.get_data(as_text=True)
