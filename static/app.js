@@ -4,8 +4,8 @@
 // GOV.UK Frontend supports. Every page works without it.
 import { initAll } from "./govuk-frontend.min.js";
 
-// Keep no copy of pages in localStorage (officers may share computers, and scenario
-// text and reasons typed would linger there); Back and Forward reload the page from
+// Keep no copy of pages in the browser's storage (officers may share computers, and
+// scenario text and reasons typed would linger there); Back and Forward reload the page from
 // the server instead, which always shows where an attempt really stands. Nothing
 // here needs htmx to evaluate code, run scripts in swapped content, or add styles.
 if (window.htmx) {
