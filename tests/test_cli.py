@@ -80,3 +80,26 @@ def test_scenarios_load_new_version(runner, scenarios_dir):
     runner.invoke(args=["scenarios", "load"])
     write_scenario(scenarios_dir, text=doorstep(version=2))
     assert "Loaded doorstep.yaml" in runner.invoke(args=["scenarios", "load"]).output
+
+
+def test_flask_finds_the_app_through_wsgi(tmp_path):
+    """`.venv/bin/flask` run from the repository root finds the app without --app."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "SIMULATOR_SECRET_KEY": "x",
+        "SIMULATOR_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
+    env.pop("FLASK_APP", None)
+    flask = Path(sys.executable).parent / "flask"
+    done = subprocess.run(
+        [str(flask), "--help"], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    for group in ("db", "scenarios", "users"):
+        assert f"  {group} " in done.stdout
