@@ -6,17 +6,17 @@ Create Date: 2026-11-25 19:42:31.862250
 
 """
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "1795635751"
-down_revision: Union[str, Sequence[str], None] = None
-branch_labels: Union[str, Sequence[str], None] = ("default",)
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = ("default",)
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.CheckConstraint("role IN ('trainee', 'trainer', 'admin')", name=op.f("ck_users_role")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
@@ -73,6 +74,7 @@ def upgrade() -> None:
         sa.Column("passed", sa.Boolean(), nullable=True),
         sa.Column("sharing_passed", sa.Boolean(), nullable=True),
         sa.Column("result", sa.JSON(), nullable=True),
+        sa.CheckConstraint("mode IN ('practice')", name=op.f("ck_attempts_mode")),
         sa.ForeignKeyConstraint(
             ["scenario_version_id"],
             ["scenario_versions.id"],
@@ -104,6 +106,8 @@ def upgrade() -> None:
         sa.Column("rationale", sa.Text(), nullable=True),
         sa.Column("recorded_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("elapsed_ms", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("step_number >= 0", name=op.f("ck_attempt_steps_step_number")),
+        sa.CheckConstraint("elapsed_ms >= 0", name=op.f("ck_attempt_steps_elapsed_ms")),
         sa.ForeignKeyConstraint(
             ["attempt_id"], ["attempts.id"], name=op.f("fk_attempt_steps_attempt_id_attempts")
         ),

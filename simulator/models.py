@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import JSON, Column, Field, LargeBinary, SQLModel, Text, UniqueConstraint
+from sqlmodel import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Field,
+    LargeBinary,
+    SQLModel,
+    Text,
+    UniqueConstraint,
+)
 
 # Named constraints let Alembic's batch mode rebuild SQLite tables reliably.
 SQLModel.metadata.naming_convention = {
@@ -21,7 +30,14 @@ SQLModel.metadata.naming_convention = {
 }
 
 ROLES = ("trainee", "trainer", "admin")
+# A CPD assessment mode will join practice; adding it needs a migration of the check.
 MODES = ("practice",)
+
+
+def one_of(column, values):
+    """Return a check constraint that keeps a column to a fixed set of values."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
 def utcnow():
@@ -33,6 +49,7 @@ class User(SQLModel, table=True):
     """A person who signs in: a trainee, a trainer or an admin."""
 
     __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True)
@@ -64,7 +81,10 @@ class Attempt(SQLModel, table=True):
     """One play-through of a scenario version by one person."""
 
     __tablename__ = "attempts"
-    __table_args__ = (UniqueConstraint("user_id", "scenario_key", "number"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "scenario_key", "number"),
+        one_of("mode", MODES),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
@@ -86,7 +106,11 @@ class AttemptStep(SQLModel, table=True):
     """One choice taken in an attempt; the unique step number makes a repeat impossible."""
 
     __tablename__ = "attempt_steps"
-    __table_args__ = (UniqueConstraint("attempt_id", "step_number"),)
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "step_number"),
+        CheckConstraint("step_number >= 0", name="step_number"),
+        CheckConstraint("elapsed_ms >= 0", name="elapsed_ms"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     attempt_id: int = Field(foreign_key="attempts.id", index=True)

@@ -112,7 +112,6 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "errors": errors or {},
         "chosen": chosen,
         "rationale": rationale,
-        "rationale_max": attempts.RATIONALE_MAX,
     }
     return render_page("play/node.html", **context), status
 

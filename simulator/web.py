@@ -3,15 +3,12 @@
 from flask import render_template, request
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
-from jinja2_fragments.flask import render_blocks
+from jinja2_fragments.flask import render_block
 
 from . import rendering
 
 csrf = CSRFProtect()
 htmx = HTMX()
-
-# htmx swaps the region named by this block when the request comes from htmx.
-REGION_BLOCKS = ["title", "region"]
 
 
 def init_app(app):
@@ -43,8 +40,8 @@ def render_page(template, **context):
     """Render the whole page, or for htmx only its title and swappable region."""
     # A history restore after a cache miss replaces the whole body, so it needs the page.
     if htmx and not htmx.history_restore_request:
-        title = render_blocks(template, ["title"], **context).strip()
-        region = render_blocks(template, ["region"], **context)
+        title = render_block(template, "title", **context).strip()
+        region = render_block(template, "region", **context)
         full_title = f"{title} – Safe to Report" if title else "Safe to Report"
         return f"<title>{full_title}</title>\n{region}"
     return render_template(template, **context)

@@ -39,3 +39,28 @@ def test_alembic_is_configured_for_sqlite_batches(app):
     context = app.config["ALEMBIC_CONTEXT"]
     assert context["render_as_batch"] is True
     assert context["render_item"] is render_item
+
+
+def test_render_item_adds_sqlmodel_import():
+    """A column of a sqlmodel type makes the migration import sqlmodel."""
+    from types import SimpleNamespace
+
+    from sqlmodel.sql.sqltypes import AutoString
+
+    context = SimpleNamespace(imports=set())
+    assert render_item("type", AutoString(length=5), context) is False
+    assert context.imports == {"import sqlmodel"}
+
+
+def test_database_checks_roles(app):
+    """The database itself refuses an unknown role."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from simulator.models import User
+
+    with app.app_context():
+        db.session.add(User(username="x", password_hash="x", role="superuser"))
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
