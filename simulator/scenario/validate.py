@@ -180,7 +180,7 @@ def _placed(findings, root: Mapping, stats: Stats) -> list[tuple]:
                 "error",
                 start_key.line,
                 start_key.column,
-                f"the scenario has more than {STATE_LIMIT:,} reachable states (node and "
+                f"the scenario has more than {stats.states:,} reachable states (node and "
                 "flags): use fewer flags, or split it",
             )
         )

@@ -23,7 +23,7 @@ from simulator import engine
 from simulator.scenario import load_bytes
 
 SETTINGS = settings(
-    max_examples=200,
+    max_examples=250,
     deadline=None,
     derandomize=True,
     database=None,
@@ -75,11 +75,11 @@ def targets(index, names, forward, spine=False):
         return st.sampled_from((later[0], later[0], later[0], *later))
     if forward or not later:
         return st.sampled_from(later or names)
-    return st.sampled_from((*later, *names))
+    return st.one_of(st.sampled_from(later), st.sampled_from(names[: index + 1]))
 
 
 @st.composite
-def choices(draw, index, count, names, flags, dims, forward, has_feedback_ref, dense):
+def choices(draw, index, count, names, flags, dims, forward, has_feedback_ref, dense, loops):
     """Draw the choices of decision ``index`` among ``count`` nodes."""
     result = []
     for number in range(draw(st.integers(2, 3) if dense else st.sampled_from((1, 2, 2, 3, 3)))):
@@ -101,10 +101,14 @@ def choices(draw, index, count, names, flags, dims, forward, has_feedback_ref, d
                 ]
                 if chosen:
                     choice[action] = chosen
-        if draw(st.integers(0, 9)) < 7:
+        # a way back (to this node or an earlier one) is mostly a harmless loop: no points,
+        # no inappropriate share, so that cycles with finite bounds are drawn too
+        harmless = int(target[1:]) <= index and draw(st.integers(0, 3)) > 0
+        if not harmless and draw(st.integers(0, 9)) < 7:
             scored = draw(st.lists(st.sampled_from(dims), min_size=1, unique=True))
             choice["score"] = {dim: draw(st.integers(-3, 3)) for dim in scored}
-        sharing = draw(st.sampled_from((None, None, "appropriate", "inappropriate")))
+        sharings = (None, None, "appropriate") + ("inappropriate",) * (not harmless)
+        sharing = draw(st.sampled_from(sharings))
         if sharing:
             choice["sharing"] = sharing
         if draw(st.booleans()):
@@ -112,16 +116,27 @@ def choices(draw, index, count, names, flags, dims, forward, has_feedback_ref, d
             if has_feedback_ref and draw(st.booleans()):
                 choice["refs"] = ["r1"]
         result.append(choice)
+    if loops and draw(st.booleans()):  # a harmless way back: asking again, re-reading
+        back = {
+            "id": "again",
+            "text": "Ask again.",
+            "next": draw(st.sampled_from(names[: index + 1])),
+        }
+        if flags and draw(st.booleans()):
+            back[draw(st.sampled_from(("set", "clear")))] = [draw(st.sampled_from(flags))]
+        result.append(back)
     return result
 
 
 @st.composite
-def scenario_dicts(draw, forward=None, dense=False):
+def scenario_dicts(draw, forward=None, dense=False, loops=False):
     """Draw a small scenario, valid in form, as the dict its YAML file holds.
 
     With ``forward`` every ``next`` leads to a later node, so the node graph (and hence
     the state graph) has no cycle; otherwise choices may lead anywhere, itself included.
     ``dense`` draws 5-8 nodes, 2-3 flags and 2-3 choices per decision, for many states.
+    ``loops`` adds to forward scenarios harmless ways back (no points, no share), so that
+    cycles of states can reach an ending while scores stay bounded.
     """
     count = draw(st.integers(5 if dense else 2, 8))
     flags = list(FLAGS[: draw(st.integers(2 if dense else 0, 3))])
@@ -147,7 +162,7 @@ def scenario_dicts(draw, forward=None, dense=False):
     }
     marks = {}
     for dim in dims:
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3)):
             marks[dim] = draw(
                 st.one_of(st.sampled_from((0, 1, 33, 50, 99, 100)), st.integers(0, 100))
             )
@@ -177,14 +192,16 @@ def scenario_dicts(draw, forward=None, dense=False):
             nodes[name] = {
                 "text": text,
                 "choices": draw(
-                    choices(index, count, names, flags, dims, forward, with_ref, dense)
+                    choices(index, count, names, flags, dims, forward, with_ref, dense, loops)
                 ),
             }
     data["nodes"] = nodes
     return data
 
 
-ANY_SCENARIO = st.one_of(scenario_dicts(), scenario_dicts(dense=True))
+ANY_SCENARIO = st.one_of(
+    scenario_dicts(), scenario_dicts(dense=True), scenario_dicts(forward=True, loops=True)
+)
 
 
 # --------------------------------------------------------------------------- the oracle
@@ -638,6 +655,8 @@ def test_state_limit_is_exact(data):
     assert [(p.line, p.column, p.code) for p in over.problems if p.code not in form] == [
         (start.line + 1, start.column + 1, "too-large")
     ]
+    (message,) = [p.message for p in over.problems if p.code == "too-large"]
+    assert f"more than {count - 1:,} reachable states" in message  # the limit applied
     assert [p for p in over.problems if p.code in form] == [
         p for p in report.problems if p.code in form
     ]
