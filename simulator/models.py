@@ -2,7 +2,7 @@
 
 Attempts are pinned to the exact scenario file they began on, and every step a
 person takes is one AttemptStep row that is never changed or deleted; an attempt's
-result is derived from its steps by `engine.result` (see `play.finish_if_ended`).
+result is derived from its steps by `engine.result` (see `attempts.finish_if_ended`).
 """
 
 from datetime import UTC, datetime
