@@ -16,6 +16,7 @@ Three parts, all generated in memory:
     time PyYAML's pure-Python ``yaml.safe_load`` takes merely to parse the same text.
     Goal: validation <= 3x that parse, at every size. libyaml's ``CSafeLoader`` is shown
     for information.
+(a3) The same DAGs, smaller, scored in three pass-marked dimensions; same goal.
 (b) States: flags multiply the reachable states (a chain of k toggles, then nodes that
     test the flags): time per reachable state should stay flat. Goal: the largest
     per-state cost is within 3x of the smallest. Then a scenario with more states than
@@ -75,25 +76,30 @@ def sentence(rng: random.Random, words: int) -> str:
 # --------------------------------------------------------------------------- (a) size
 
 
-def dag_scenario(nodes: int, seed: int = 1) -> bytes:
+DIMENSIONS = {"safety": "Victim safety", "rapport": "Communication", "evidence": "Evidence"}
+
+
+def dag_scenario(nodes: int, seed: int = 1, dimensions: int = 2) -> bytes:
     """Return a decision DAG of ``nodes`` nodes, written compactly (flow-style choices).
 
     Node i offers 2-3 choices to nodes i+1..i+8 (the first always to i+1, so every node is
-    reachable); the last three nodes are endings. Each choice scores in both dimensions,
-    correlated as authors write them (a choice's quality -1..2, plus or minus 1 per
-    dimension). A third choice, when there is one, is an inappropriate share with feedback,
-    so the passability check has work to do.
+    reachable); the last three nodes are endings. Each choice scores in every dimension
+    (two, or ``dimensions``), correlated as authors write them (a choice's quality -1..2,
+    plus or minus 1 per dimension), and every dimension has a pass mark of 50. A third
+    choice, when there is one, is an inappropriate share with feedback, so the search for a
+    passing path has work to do.
     """
     rng = random.Random(seed)
     endings = 3
+    dims = dict(list(DIMENSIONS.items())[:dimensions])
     lines = [
         "format: 1",
         "id: bench-dag",
         "title: Benchmark scenario",
         "summary: A generated decision graph for timing the validator.",
         "version: 1",
-        "dimensions: {safety: Victim safety, rapport: Communication and trust}",
-        "pass_marks: {safety: 50, rapport: 50}",
+        f"dimensions: {{{', '.join(f'{k}: {v}' for k, v in dims.items())}}}",
+        f"pass_marks: {{{', '.join(f'{k}: 50' for k in dims)}}}",
         "start: n0",
         "nodes:",
     ]
@@ -104,12 +110,12 @@ def dag_scenario(nodes: int, seed: int = 1) -> bytes:
         later = list(range(i + 2, min(nodes, i + 9)))
         targets = [i + 1] + rng.sample(later, min(len(later), rng.choice((1, 2))))
         for c, target in enumerate(targets):
-            quality = rng.choice((-1, 0, 1, 2))  # good choices tend to score in both
-            safety, rapport = quality + rng.randint(-1, 1), quality + rng.randint(-1, 1)
+            quality = rng.choice((-1, 0, 1, 2))  # good choices tend to score in every one
+            score = ", ".join(f"{k}: {quality + rng.randint(-1, 1)}" for k in dims)
             extra = ", sharing: inappropriate, feedback: Doubts are no reason to share." * (c == 2)
             lines.append(
                 f"    - {{id: c{c}, text: {sentence(rng, 5)}, next: n{target}, "
-                f"score: {{safety: {safety}, rapport: {rapport}}}{extra}}}"
+                f"score: {{{score}}}{extra}}}"
             )
     for i in range(nodes - endings, nodes):
         lines.append(f"  n{i}: {{end: {{outcome: Outcome {i}, debrief: {sentence(rng, 8)}}}}}")
@@ -153,7 +159,7 @@ def part_a(quick: bool) -> bool:
         errors = [p for p in report.problems if p.is_error]
         assert not errors, errors[:3]
         explore, _, _ = timed(lambda r=report: analyse(r.scenario), 1)
-        unmarked = text.replace(b"pass_marks: {safety: 50, rapport: 50}\n", b"")
+        unmarked = without_marks(text)
         no_marks, _, _ = timed(lambda t=unmarked: load_bytes(t, "bench.yaml"), 1)
         parse, _, _ = timed(lambda t=text: yaml.safe_load(t), repeat)
         fast, _, _ = timed(lambda t=text: yaml.load(t, Loader=yaml.CSafeLoader), repeat)
@@ -173,6 +179,41 @@ def part_a(quick: bool) -> bool:
     print(
         f"    largest node count within {MAX_BYTES:,} bytes: {largest:,} ({len(largest_text):,} B)"
     )
+    return ok
+
+
+def without_marks(text: bytes) -> bytes:
+    """Return scenario text without its (one-line) ``pass_marks``."""
+    return b"".join(line for line in text.splitlines(True) if not line.startswith(b"pass_marks"))
+
+
+def part_a3(quick: bool) -> bool:
+    """Time small DAGs scored in three pass-marked dimensions; return whether all passed."""
+    print()
+    print("(a3) The same DAGs scored in three dimensions, each with a pass mark (as the")
+    print("     project's own scenarios are): the search for a passing path grows fastest here.")
+    header = (
+        f"{'nodes':>6} {'bytes':>9} {'validate s':>11} {'no marks s':>11} {'safe_load s':>12} "
+        f"{'ratio':>6}  goal"
+    )
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for nodes in [100, 200] if quick else [100, 200, 300]:
+        text = dag_scenario(nodes, dimensions=3)
+        validate, runs, report = timed(lambda t=text: load_bytes(t, "bench.yaml"), 3)
+        assert report.scenario is not None, report.problems[:3]
+        unmarked = without_marks(text)
+        no_marks, _, _ = timed(lambda t=unmarked: load_bytes(t, "bench.yaml"), 1)
+        parse, _, _ = timed(lambda t=text: yaml.safe_load(t), 3)
+        ratio = validate / parse
+        good = ratio <= RATIO_GOAL
+        ok &= good
+        note = "" if runs == 3 else f" ({runs} run)"
+        print(
+            f"{nodes:>6} {len(text):>9,} {validate:>11.3f} {no_marks:>11.3f} {parse:>12.3f} "
+            f"{ratio:>6.2f}  {'PASS' if good else 'FAIL'}{note}"
+        )
     return ok
 
 
@@ -340,7 +381,7 @@ def main(argv=None) -> int:
         "validation time / yaml.safe_load time on the same bytes.\n"
     )
     began = time.perf_counter()
-    results = [part_a(args.quick), part_b(args.quick), part_c()]
+    results = [part_a(args.quick), part_a3(args.quick), part_b(args.quick), part_c()]
     print(
         f"\nAll goals met: {'yes' if all(results) else 'NO'} "
         f"(total {time.perf_counter() - began:.0f} s)"
