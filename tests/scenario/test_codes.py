@@ -551,3 +551,35 @@ def test_python_field_names_are_not_keys():
     """Only the format's spelling of a key is accepted ('set', never 'set_')."""
     report = check(replace("        set: [checked]", "        set_: [checked]"))
     assert ("schema", 27) in [(p.code, p.line) for p in report.problems]
+
+
+TRADE_OFF = """\
+format: 1
+id: trade-off
+title: Trade-off
+summary: Three ways, each scored in two dimensions.
+version: 1
+dimensions: {a: A, b: B}
+pass_marks: {a: 50, b: 50}
+start: pick
+nodes:
+  pick:
+    text: Which way?
+    choices:
+      - {id: x, text: X., next: done, score: {a: 10}}
+      - {id: y, text: Y., next: done, score: {b: 10}}
+      - {id: z, text: Z., next: done, score: {a: MIDDLE, b: MIDDLE}}
+  done:
+    end: {outcome: Done, debrief: Over.}
+"""
+
+
+def test_balanced_path_passes_where_best_weighted_paths_do_not():
+    """A path that reaches both marks is found even when every weighted best path misses one."""
+    report = check(TRADE_OFF.replace("MIDDLE", "5"))
+    assert report.problems == [] and report.stats.passable
+
+
+def test_unpassable_when_each_mark_is_reachable_but_not_both():
+    """Reaching each mark on some path is not enough: one path must reach both."""
+    assert positions(TRADE_OFF.replace("MIDDLE", "4")) == [("unpassable", 8, 1)]
