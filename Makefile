@@ -34,11 +34,13 @@ browser-deps:
 
 # The whole suite on SQLite, then every database test (each test using the
 # `database_url` fixture) again on a throwaway PostgreSQL cluster that the tests start
-# and stop themselves (tests/postgres.py).
+# and stop themselves (tests/postgres.py). Both runs always run; either failing fails.
 test: install browser-deps db-deps
 	$(BIN)/ruff check simulator tests bench
-	$(BIN)/python -m pytest
-	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser
+	status=0; \
+	$(BIN)/python -m pytest || status=1; \
+	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser || status=1; \
+	exit $$status
 
 # PostgreSQL 15's server binaries (initdb, pg_ctl) for the database suite.
 db-deps:
