@@ -338,7 +338,8 @@ def check_markdown(finder: Finder, node: Scalar, value: str) -> None:
                 "allowed in Markdown: write it as plain Markdown",
             )
             return
-        target = token.attrGet("href") if token.type == "link_open" else None
+        target = {"link_open": "href", "image": "src"}.get(token.type)
+        target = token.attrGet(target) if target else None
         if target is not None and not target.startswith(_LINK_SCHEMES):
             finder.error(
                 "schema",
