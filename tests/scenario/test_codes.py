@@ -195,6 +195,7 @@ def test_doubled_braces_are_literal_and_allowed():
         "Hi <!-- note -->",
         "[x](javascript:alert(1))",
         "[x](/relative)",
+        "![a picture](data:image/png;base64,AAAA)",
     ],
 )
 def test_raw_html_and_bad_link_targets_in_markdown_are_schema_errors(markdown):
