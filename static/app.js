@@ -50,7 +50,7 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   detail.swapOverride = "outerHTML";
 });
 
-// Move focus to the swapped-in content's main heading so that screen readers
+// Move focus to the swapped-in content's notice or main heading so that screen readers
 // announce the new step and keyboard users carry on from there. An error
 // summary takes focus itself when GOV.UK Frontend starts it.
 document.addEventListener("htmx:afterSettle", (event) => {
@@ -62,9 +62,13 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (region.querySelector(".govuk-error-summary")) {
     return;
   }
-  const heading = region.matches("h1") ? region : region.querySelector("h1");
-  if (heading) {
-    heading.setAttribute("tabindex", "-1");
-    heading.focus();
+  // A notice (such as "nothing was recorded") comes before the heading: start there, so
+  // that it is read first and the heading follows.
+  const target =
+    region.querySelector(".govuk-notification-banner") ||
+    (region.matches("h1") ? region : region.querySelector("h1"));
+  if (target) {
+    target.setAttribute("tabindex", "-1");
+    target.focus();
   }
 });

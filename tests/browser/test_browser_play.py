@@ -197,3 +197,20 @@ class Keyboard:
         """Type into the focused control."""
         self.page.keyboard.type(text)
         return self
+
+
+def test_a_stale_post_is_announced_by_its_notice(page, trainee):
+    """A choice posted from an out-of-date page records nothing, and with htmx the notice
+    saying so takes focus, so a screen reader reads it before the heading."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    other = page.context.new_page()
+    other.goto(page.url)
+    choose(other, FIRST_CHOICE)
+    other.close()
+    page.get_by_label("Run her name through immigration systems first.").check()
+    page.get_by_role("button", name="Continue", exact=True).click()
+    notice = page.locator(".govuk-notification-banner")
+    expect(notice).to_contain_text("nothing changed")
+    expect(notice).to_be_focused()
