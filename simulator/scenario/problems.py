@@ -50,7 +50,7 @@ def nearest(name: object, candidates) -> str | None:
         return None
     limit = max(2, len(name) // 3)
     best = None
-    for candidate in sorted(set(candidates)):
+    for candidate in sorted({c for c in candidates if isinstance(c, str)}):
         distance = edit_distance(name, candidate)
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, candidate)

@@ -19,6 +19,9 @@ from yaml.resolver import Resolver
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 1_048_576
+# A scenario nests at most eight levels (nodes, node, choices, choice, when, all, item);
+# deeper files are refused as libyaml refuses any past 1,000, before recursion is at risk.
+MAX_DEPTH = 64
 STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -120,7 +123,18 @@ def scalar_value(event: events.ScalarEvent):
     if tag == STR_TAG or tag not in _constructor.yaml_constructors:
         return event.value  # the merge key '<<' is kept as text, an unknown key
     node = ScalarNode(tag, event.value, event.start_mark, event.end_mark)
-    return _constructor.yaml_constructors[tag](_constructor, node)
+    try:
+        return _constructor.yaml_constructors[tag](_constructor, node)
+    except (ValueError, OverflowError) as exc:  # PyYAML's loaders stop here with a traceback
+        line, column = _position(event.start_mark)
+        kind = tag.rsplit(":", 1)[-1]
+        raise YamlRefused(
+            "yaml-syntax",
+            line,
+            column,
+            f"YAML reads '{event.value}' as a "
+            f"{kind} but it is not a valid one ({exc}): put it in quotes",
+        ) from None
 
 
 def line_column(text: str, index: int) -> tuple[int, int]:
@@ -236,6 +250,14 @@ def _build(parser, text: str) -> Document:
             _attach(node, stack, pending, duplicates, complex_keys)
             if not stack:
                 root = node
+        elif len(stack) >= MAX_DEPTH:
+            raise YamlRefused(
+                "yaml-syntax",
+                line,
+                column,
+                f"lists and mappings are nested more "
+                f"than {MAX_DEPTH} deep here; a scenario needs no more than 8",
+            )
         elif isinstance(event, events.MappingStartEvent):
             stack.append(Mapping(line, column))
             pending.append(None)

@@ -584,3 +584,16 @@ def test_balanced_path_passes_where_best_weighted_paths_do_not():
 def test_unpassable_when_each_mark_is_reachable_but_not_both():
     """Reaching each mark on some path is not enough: one path must reach both."""
     assert positions(TRADE_OFF.replace("MIDDLE", "4")) == [("unpassable", 8, 1)]
+
+
+def test_an_impossible_date_is_reported_not_raised():
+    """A value YAML reads as a date that does not exist is a yaml-syntax error, not a crash."""
+    report = check(replace("title: Sample", "title: 2020-13-45"))
+    assert [(p.code, p.line, p.column) for p in report.problems] == [("yaml-syntax", 3, 8)]
+    assert "put it in quotes" in report.problems[0].message
+
+
+def test_deep_nesting_is_refused_before_recursion():
+    """Lists nested far deeper than any scenario needs are refused with a clear error."""
+    report = check("format: 1\nnodes: " + "[" * 500 + "]" * 500 + "\n")
+    assert [(p.code, p.line) for p in report.problems] == [("yaml-syntax", 2)]
