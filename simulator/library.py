@@ -151,10 +151,15 @@ def offered_version(scenario_key):
 
 
 def scenario_for(version):
-    """Return the playable scenario of a stored version, parsing it once per process."""
+    """Return the playable scenario of a stored version, parsing it once per process.
+
+    The stored bytes were valid when stored; they are read without looking for their
+    pictures on disk, so a picture removed later leaves attempts playable (it is then
+    missing from the page, not from the attempt).
+    """
     cache = current_app.extensions["scenario_cache"]
     if version.digest not in cache:
-        report = load_bytes(version.source, version.path, version_folder(version))
+        report = load_bytes(version.source, version.path, base_dir=None)
         if report.scenario is None:
             current_app.logger.error(
                 "Stored scenario %s no longer loads: %s",

@@ -169,3 +169,22 @@ def test_ending_picture_and_speaker(make_app, scenarios_dir):
     play_through(client, url, BEST_PATH)
     page = client.get(url + "/debrief").get_data(as_text=True)
     assert 'alt="Amina at the refuge door"' in page and "Sergeant:" in page
+
+
+def test_removed_picture_does_not_break_a_pinned_attempt(make_app, scenarios_dir):
+    """A picture deleted from disk after an attempt began leaves the attempt playable."""
+    (scenarios_dir / "door.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    text = doorstep().replace(
+        "    speaker: Control room\n",
+        "    speaker: Control room\n    image: {src: door.png, alt: A front door}\n",
+    )
+    write_scenario(scenarios_dir, text=text)
+    app = make_app()
+    gen_user(app)
+    client = signed_in_client(app)
+    url = start(client)
+    (scenarios_dir / "door.png").unlink()
+    client = signed_in_client(make_app())
+    assert client.get(url).status_code == 200
+    play_through(client, url, BEST_PATH)
+    assert "Victim safeguarded" in client.get(url + "/debrief").get_data(as_text=True)
