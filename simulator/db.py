@@ -15,7 +15,11 @@ alembic = Alembic(run_mkdir=False, metadatas=SQLModel.metadata)
 
 def init_app(app):
     """Configure the engine from DATABASE_URL and bind the extensions."""
-    app.config["SQLALCHEMY_ENGINES"] = {"default": database_url(app.config["DATABASE_URL"])}
+    # pool_pre_ping replaces a connection the server dropped (a restart, a failover, an
+    # idle timeout) before a request uses it, instead of failing that request.
+    app.config["SQLALCHEMY_ENGINES"] = {
+        "default": {"url": database_url(app.config["DATABASE_URL"]), "pool_pre_ping": True}
+    }
     app.config["ALEMBIC"] = {"script_location": str(app.config.get("MIGRATIONS_DIR"))}
     app.config["ALEMBIC_CONTEXT"] = {
         "render_as_batch": True,

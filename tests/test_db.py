@@ -1,6 +1,11 @@
 """The migrations build exactly the tables the models describe, on either database."""
 
+import os
+
+import psycopg
+import pytest
 from flask_alembic import Alembic
+from helpers import gen_user, sign_in
 from sqlalchemy import inspect
 
 from simulator.db import alembic, db, render_item
@@ -64,3 +69,24 @@ def test_database_checks_roles(app):
         with pytest.raises(IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+@pytest.mark.skipif(
+    os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
+    reason="needs a database server whose connections can be dropped: PostgreSQL only",
+)
+def test_a_dropped_connection_is_replaced_not_shown(make_app, postgres):
+    """When the server drops the app's connections, the next request still succeeds."""
+    app = make_app()
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    assert client.get("/").status_code == 200
+    dsn = f"host=127.0.0.1 port={postgres.port} user=postgres dbname=postgres"
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        dropped = connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = 'simulator_test' AND pid <> pg_backend_pid()"
+        ).fetchall()
+    assert dropped
+    assert client.get("/").status_code == 200
