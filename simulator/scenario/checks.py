@@ -238,6 +238,16 @@ def check_cast(finder: Finder) -> None:
     if not rows:
         return
     columns = set(rows[0].index)
+    seen = []
+    for row in rows:
+        values = plain_row(row)
+        if values in seen:
+            finder.error(
+                "schema",
+                row.pairs[0][0],
+                "this cast row repeats an earlier one: a list never repeats an item",
+            )
+        seen.append(values)
     for row in rows[1:]:
         for key, _ in pairs(row):
             if key.value not in columns:
@@ -257,6 +267,11 @@ def check_cast(finder: Finder) -> None:
                 + ", ".join(f"'{m}'" for m in missing)
                 + ": every row needs the same keys",
             )
+
+
+def plain_row(row: Mapping) -> dict:
+    """Return a cast row's keys and values, for comparing rows."""
+    return {key.value: getattr(value, "value", None) for key, value in pairs(row)}
 
 
 def check_pass_marks(finder: Finder) -> None:

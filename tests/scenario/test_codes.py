@@ -597,3 +597,9 @@ def test_deep_nesting_is_refused_before_recursion():
     """Lists nested far deeper than any scenario needs are refused with a clear error."""
     report = check("format: 1\nnodes: " + "[" * 500 + "]" * 500 + "\n")
     assert [(p.code, p.line) for p in report.problems] == [("yaml-syntax", 2)]
+
+
+def test_a_repeated_cast_row_is_a_schema_error():
+    """The cast is a list, and a list never repeats an item."""
+    text = replace("flags:", "cast:\n  - victim: A\n  - victim: B\n  - victim: A\nflags:")
+    assert positions(text) == [("schema", 16, 5)]
