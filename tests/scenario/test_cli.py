@@ -101,3 +101,21 @@ def test_schema_is_json_schema_of_the_format(run):
     assert schema["additionalProperties"] is False
     choice = schema["$defs"]["Choice"]["properties"]
     assert {"set", "when", "sharing", "refs"} <= set(choice)
+
+
+def test_schema_accepts_the_library_and_refuses_a_misspelt_key(run):
+    """An editor using the schema accepts every bundled scenario and flags a misspelt key."""
+    from pathlib import Path
+
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(json.loads(run("scenarios", "schema").stdout))
+    library = Path(__file__).resolve().parents[2] / "scenarios"
+    for path in sorted(library.glob("*.yaml")):
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == [], path.name
+    scenario = yaml.safe_load(BASE)
+    scenario["nodes"]["first"]["choices"][0]["nxt"] = scenario["nodes"]["first"]["choices"][0].pop(
+        "next"
+    )
+    assert not validator.is_valid(scenario)
