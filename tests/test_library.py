@@ -164,27 +164,25 @@ def test_a_path_passes(report):
     assert result.passed and result.ending is not None
 
 
-def test_never_sharing_does_not_pass_where_a_proper_share_exists(report):
+def has_proper_share(path):
+    """Return whether the scenario file at ``path`` has a choice marked appropriate."""
+    nodes = load_file(path).scenario.nodes.values()
+    return any(c.sharing == "appropriate" for n in nodes for c in n.choices)
+
+
+WITH_SHARE = [f for f in FILES if has_proper_share(f)]
+
+
+@pytest.mark.parametrize("path", WITH_SHARE, ids=lambda p: p.stem)
+def test_never_sharing_does_not_pass_where_a_proper_share_exists(path):
     """Where a scenario has a proper share, no path that avoids every proper share passes."""
-    scenario = report.scenario
-    choices = [c for n in scenario.nodes.values() for c in n.choices]
-    if not any(c.sharing == "appropriate" for c in choices):
-        pytest.skip("this scenario has no proper share to make")
+    scenario = load_file(path).scenario
     assert passing_path(scenario, lambda c: c.sharing is None) is None
 
 
 def test_several_scenarios_score_a_proper_share():
     """At least three scenarios teach that some sharing is right."""
-    with_share = [
-        f
-        for f in FILES
-        if any(
-            c.sharing == "appropriate"
-            for n in load_file(f).scenario.nodes.values()
-            for c in n.choices
-        )
-    ]
-    assert len(with_share) >= 3
+    assert len(WITH_SHARE) >= 3
 
 
 def test_decision_point_map_covers_d1_to_d28_with_real_nodes():
