@@ -22,6 +22,7 @@ from simulator import engine
 from simulator.scenario import load_bytes
 from simulator.scenario.build import build
 from simulator.scenario.explore import Analysis, Graph
+from simulator.scenario.passable import PassingSearch
 
 SETTINGS = settings(
     max_examples=250,
@@ -674,7 +675,8 @@ def test_exact_pareto_search_matches_brute_force(data):
     assert graph.explore()
     analysis = Analysis(graph)
     analysis.run()
-    needs = analysis._needs(report.stats.bounds)
+    search = PassingSearch(analysis, report.stats.bounds)
+    needs = search.needs()
     assume(needs)
     dims = list(needs)
-    assert analysis._pareto_search(dims, tuple(needs[d] for d in dims)) == want.passable
+    assert search.pareto_search(dims, tuple(needs[d] for d in dims)) == want.passable

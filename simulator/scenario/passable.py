@@ -1,0 +1,146 @@
+"""Decide whether a scenario can be passed: a path with no inappropriate share that
+reaches every pass mark, over the explored graph of states (see ``explore``)."""
+
+import math
+
+
+class PassingSearch:
+    """The search for a passing path in an analysed scenario."""
+
+    def __init__(self, analysis, bounds: dict[str, tuple[int, int]]):
+        self.analysis, self.bounds = analysis, bounds
+
+    def passable(self) -> bool:
+        """Return whether some complete path shares nothing inappropriately and meets every mark.
+
+        Finding such a path is a multi-constraint path problem, so it is done in three
+        stages, each exact in what it concludes: the best path for a few weightings of the
+        dimensions, which usually passes (authors score good choices well on every
+        dimension); the best path for each dimension alone, which proves no path passes
+        when one mark is out of reach; and otherwise Pareto fronts of score vectors, kept
+        small by capping each score at what the mark can still require.
+        """
+        needs, bounds = self.needs(), self.bounds
+        dims = list(needs)
+        need = tuple(needs[d] for d in dims)
+        if not dims:
+            return self._best_weighted(dims, ()) is not None
+        spans = [bounds[d][1] - bounds[d][0] for d in dims]
+        balanced = tuple(math.prod(spans) // span for span in spans)
+        heavy = 1 + sum(spans)
+        alone = [tuple(heavy if i == j else 1 for i in range(len(dims))) for j in range(len(dims))]
+        for weights in (balanced, *alone):
+            vector = self._best_weighted(dims, weights)
+            if vector is None:
+                return False  # every way to an ending shares inappropriately
+            if all(v >= n for v, n in zip(vector, need, strict=True)):
+                return True
+        for j, weights in enumerate(alone):
+            if self._best_weighted(dims, weights)[j] < need[j]:
+                return False
+        return self.pareto_search(dims, need)
+
+    def needs(self) -> dict[str, int]:
+        """Return the least raw score that reaches each mark that can be missed."""
+        bounds, needs = self.bounds, {}
+        for dim, mark in self.analysis.scenario.pass_marks.items():
+            minimum, maximum = bounds[dim]
+            if maximum > minimum:
+                # percent >= mark  <=>  100 * (raw - min) >= mark * (max - min)
+                needs[dim] = minimum - (-(mark * (maximum - minimum)) // 100)
+        return needs
+
+    def _safe_successors(self, comp: int, dims: list[str]):
+        """Yield ``(target component, score vector)`` for sharing-safe edges out of ``comp``."""
+        for target, choice in self.analysis.successors(comp):
+            if not choice.inappropriate:
+                yield target, tuple(choice.score.get(d, 0) for d in dims)
+
+    def _best_weighted(self, dims: list[str], weights: tuple) -> tuple | None:
+        """Return the score vector of a sharing-safe path maximising the weighted sum."""
+        best: list = [None] * self.analysis.count
+        for comp in range(self.analysis.count):
+            if not self.analysis.can_end[comp]:
+                continue
+            if self.analysis.is_ending_comp(comp):
+                best[comp] = (0, (0,) * len(dims))
+                continue
+            for target, points in self._safe_successors(comp, dims):
+                if best[target] is None:
+                    continue
+                value = best[target][0] + sum(w * p for w, p in zip(weights, points, strict=True))
+                if best[comp] is None or value > best[comp][0]:
+                    vector = tuple(p + v for p, v in zip(points, best[target][1], strict=True))
+                    best[comp] = (value, vector)
+        start = best[self.analysis.component[0]]
+        return None if start is None else start[1]
+
+    def _prefix_ranges(self, dims: list[str]) -> list:
+        """Return, per component, the least and greatest score vectors of sharing-safe ways in."""
+        ranges: list = [None] * self.analysis.count
+        start = self.analysis.component[0]
+        ranges[start] = ((0,) * len(dims), (0,) * len(dims))
+        for comp in range(
+            self.analysis.count - 1, -1, -1
+        ):  # every way in comes from a higher number
+            if ranges[comp] is None or not self.analysis.can_end[comp]:
+                continue
+            low, high = ranges[comp]
+            for target, points in self._safe_successors(comp, dims):
+                new_low = tuple(a + p for a, p in zip(low, points, strict=True))
+                new_high = tuple(a + p for a, p in zip(high, points, strict=True))
+                if ranges[target] is None:
+                    ranges[target] = (new_low, new_high)
+                else:
+                    old_low, old_high = ranges[target]
+                    ranges[target] = (
+                        tuple(map(min, old_low, new_low)),
+                        tuple(map(max, old_high, new_high)),
+                    )
+        return ranges
+
+    def pareto_search(self, dims: list[str], need: tuple) -> bool:
+        """Decide passability exactly with capped Pareto fronts of the scores still to come.
+
+        A component reached with scores between ``low`` and ``high`` needs at most
+        ``need - low`` more in each dimension, so more counts the same; and less than
+        ``need - high`` can never be enough, so such a vector is dropped.
+        """
+        ranges = self._prefix_ranges(dims)
+        fronts: list = [None] * self.analysis.count
+        for comp in range(self.analysis.count):
+            if not self.analysis.can_end[comp] or ranges[comp] is None:
+                continue
+            low, high = ranges[comp]
+            floor = tuple(n - h for n, h in zip(need, high, strict=True))
+            cap = tuple(n - lo for n, lo in zip(need, low, strict=True))
+            if self.analysis.is_ending_comp(comp):
+                vectors = [(0,) * len(dims)]
+            else:
+                vectors = [
+                    tuple(p + v for p, v in zip(points, rest, strict=True))
+                    for target, points in self._safe_successors(comp, dims)
+                    for rest in fronts[target] or ()
+                ]
+            capped = (tuple(map(min, vector, cap)) for vector in vectors)
+            fronts[comp] = pareto(
+                [v for v in capped if all(x >= f for x, f in zip(v, floor, strict=True))]
+            )
+        return bool(fronts[self.analysis.component[0]])
+
+
+def pareto(vectors: list[tuple]) -> list[tuple]:
+    """Return the vectors that no other vector matches or beats in every place."""
+    unique = sorted(set(vectors), reverse=True)
+    if not unique or len(unique[0]) <= 1:
+        return unique[:1]
+    front: list[tuple] = []
+    if len(unique[0]) == 2:  # one sweep: in this order, keep what beats every second score
+        for vector in unique:
+            if not front or vector[1] > front[-1][1]:
+                front.append(vector)
+        return front
+    for vector in unique:  # in descending order, a dominating vector always comes first
+        if not any(all(f >= v for f, v in zip(kept, vector, strict=True)) for kept in front):
+            front.append(vector)
+    return front
