@@ -71,7 +71,8 @@ def start(key):
         return redirect(url_for("play.play", attempt_id=unfinished.id), 303)
     expected = attempts.next_attempt_number(g.user.id, key)
     if request.form.get("number") != str(expected):
-        return already_started(own)
+        # Read again: a simultaneous Start may have begun an attempt since `own` was read.
+        return already_started(attempts.user_attempts(g.user.id, key))
     try:
         attempt = attempts.start_attempt(g.user, version, expected)
     except attempts.StepConflict:

@@ -118,12 +118,44 @@ class TestStart:
         post(signed_in, "/scenarios/doorstep/attempts", {})
         assert attempt_count(app) == 0
 
+    def test_start_that_loses_a_race_leads_to_the_new_attempt(self, app, signed_in, monkeypatch):
+        """A Start beaten by a simultaneous Start leads to the attempt that one began."""
+        from flask import g
+
+        from simulator import attempts, library
+
+        play_through(signed_in, start(signed_in), BEST_PATH)
+        counted = attempts.next_attempt_number
+
+        def other_start_commits_first(user_id, key):
+            # The other press commits attempt 2 after this one has read the person's attempts.
+            monkeypatch.setattr(attempts, "next_attempt_number", counted)
+            attempts.start_attempt(g.user, library.offered_version(key), 2)
+            return counted(user_id, key)
+
+        monkeypatch.setattr(attempts, "next_attempt_number", other_start_commits_first)
+        response = post(signed_in, "/scenarios/doorstep/attempts", {"number": "2"})
+        assert response.status_code == 303
+        assert response.headers["Location"] == f"/attempts/{newest_attempt_id(app)}"
+        assert attempt_count(app) == 2
+
     def test_try_again(self, app, signed_in):
         """After finishing, Try again begins a second attempt."""
         play_through(signed_in, start(signed_in), BEST_PATH)
         second = start(signed_in, number=2)
         assert "opens the door" in text_of(signed_in.get(second))
         assert attempt_count(app) == 2
+
+
+def newest_attempt_id(app):
+    """Return the id of the attempt stored last."""
+    from sqlmodel import func, select
+
+    from simulator.db import db
+    from simulator.models import Attempt
+
+    with app.app_context():
+        return db.session.exec(select(func.max(Attempt.id))).one()
 
 
 def attempt_count(app):
