@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench browser-deps db-deps static clean
+.PHONY: install run test lint bench bench-load browser-deps db-deps static clean
 
 install: $(STAMP)
 
@@ -52,6 +52,11 @@ static:
 
 bench: install
 	$(BIN)/python bench/validate.py
+
+# Real HTTP load on 127.0.0.1: gunicorn with 1 and 2 workers over a throwaway PostgreSQL
+# cluster (bench/README.md); about 2 minutes. Not part of `make test`: it is a benchmark.
+bench-load: install db-deps
+	$(BIN)/python bench/play_load.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
