@@ -258,6 +258,11 @@ def run_load(base, usernames, keys, seconds, stats):
     threads = [
         threading.Thread(target=t.run, args=(keys, deadline), daemon=True) for t in trainees
     ]
+    return run_threads(threads)
+
+
+def run_threads(threads):
+    """Start the threads, wait for them (Ctrl-C still works), and return the seconds taken."""
     began = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -283,13 +288,7 @@ def run_static(base, clients, seconds, stats):
                 stats.record("static", time.perf_counter() - began, response.status_code)
 
     threads = [threading.Thread(target=fetch, daemon=True) for _ in range(clients)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(0.2)
-    return time.perf_counter() - began
+    return run_threads(threads)
 
 
 class Server:
