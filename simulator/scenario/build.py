@@ -12,9 +12,10 @@ from .model import (
     Scenario,
     frozen_mapping,
 )
+from .schema import REVISION
 
 
-def build(data: dict, base_dir: Path | None, digest: str) -> Scenario:
+def build(data: dict, base_dir: Path | None, digest: str, revision: int = REVISION) -> Scenario:
     """Return the scenario described by ``data``, which has passed every form check."""
     return Scenario(
         id=data["id"],
@@ -35,6 +36,7 @@ def build(data: dict, base_dir: Path | None, digest: str) -> Scenario:
         flags=tuple(data.get("flags", ())),
         base_dir=base_dir,
         digest=digest,
+        revision=revision,
     )
 
 
@@ -50,6 +52,7 @@ def _node(key: str, data: dict) -> Node:
         kind="decision",
         rationale=data.get("rationale", "none"),
         ndm=data.get("ndm"),
+        order=data.get("order", "shuffled"),
         choices=tuple(_choice(c) for c in data["choices"]),
         **common,
     )
@@ -73,6 +76,7 @@ def _choice(data: dict) -> Choice:
         clear=frozenset(data.get("clear", ())),
         score=frozen_mapping(data.get("score", {})),
         sharing=data.get("sharing"),
+        critical=data.get("critical", False),
         feedback=data.get("feedback"),
         refs=tuple(data.get("refs", ())),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from .problems import did_you_mean
-from .schema import IMAGE_SUFFIXES, SLUG_PATTERN
+from .schema import IMAGE_SUFFIXES, NODE_KINDS, SLUG_PATTERN
 from .yamlsafe import Mapping, Scalar, Sequence
 
 _SLUG = re.compile(SLUG_PATTERN)
@@ -24,8 +24,8 @@ _markdown.validateLink = lambda url: True  # let every target through, to be che
 class Finder:
     """Collects problems as ``(code, severity, line, column, message)``."""
 
-    def __init__(self, root: Mapping, base_dir: Path | None, text: str):
-        self.root, self.base_dir, self.text = root, base_dir, text
+    def __init__(self, root: Mapping, base_dir: Path | None, text: str, revision: int):
+        self.root, self.base_dir, self.text, self.revision = root, base_dir, text, revision
         self.found: list[tuple] = []
         self.flags = declared_list(root, "flags")
         self.dimensions = declared(root, "dimensions")
@@ -95,11 +95,11 @@ def choices(node: Mapping):
             yield choice
 
 
-def run_checks(root: Mapping, base_dir: Path | None, source: str) -> list[tuple]:
+def run_checks(root: Mapping, base_dir: Path | None, source: str, revision: int) -> list[tuple]:
     """Return every naming and text problem in the scenario rooted at ``root``."""
     if not isinstance(root, Mapping):
         return []
-    finder = Finder(root, base_dir, source)
+    finder = Finder(root, base_dir, source, revision)
     check_nodes(finder)
     check_start(finder)
     check_cast(finder)
@@ -198,14 +198,42 @@ def check_choice(finder, node_name, choice, node_names, cast_keys, seen_ids) -> 
     references = finder.references
     for item in items(choice.get("refs")):
         check_name(finder, "unknown-reference", item, references, "reference", "references")
-    sharing = choice.get("sharing")
-    if text(sharing) == "inappropriate" and choice.get("feedback") is None:
+    check_error_choice(finder, choice)
+
+
+def check_error_choice(finder: Finder, choice: Mapping) -> None:
+    """Warn about an inappropriate or critical choice without feedback, or with points."""
+    inappropriate = text(choice.get("sharing")) == "inappropriate"
+    critical = _is_true(choice.get("critical"))
+    if not (inappropriate or critical):
+        return
+    what = "inappropriate share" if inappropriate else "critical choice"
+    if choice.get("feedback") is None:
         finder.warn(
             "no-feedback",
-            choice.key_node("sharing"),
-            "this inappropriate share has no "
-            "feedback: explain why it is wrong, so the trainee learns from it",
+            choice.key_node("sharing" if inappropriate else "critical"),
+            f"this {what} has no feedback: explain why it is wrong, so the trainee learns from it",
         )
+    for key, value in pairs(choice.get("score")):
+        if _is_positive(value):
+            finder.warn(
+                "rewarded-error",
+                value,
+                f"this {what} earns {value.value} point{'s' if value.value != 1 else ''} of "
+                f"'{key.value}': an error should "
+                "earn nothing, or lose points, so the score never teaches that it helps",
+            )
+
+
+def _is_true(node) -> bool:
+    """Return whether a scalar is the boolean true."""
+    return isinstance(node, Scalar) and node.value is True
+
+
+def _is_positive(node) -> bool:
+    """Return whether a scalar is a positive whole number."""
+    value = node.value if isinstance(node, Scalar) else None
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def check_next(finder: Finder, target, node_names) -> None:
@@ -289,8 +317,14 @@ def check_references(finder: Finder) -> None:
 
 
 def check_usage(finder: Finder) -> None:
-    """Warn about declared flags, references and dimensions that nothing uses."""
+    """Warn about declared flags, references and dimensions that nothing uses.
+
+    A node with none of 'choices', 'next' and 'end' (a misspelt key, say) hides what it
+    uses, so no usage warning is given while one exists: it would only mislead.
+    """
     root = finder.root
+    if any(not any(k in node.index for k in NODE_KINDS) for _, _, node in nodes(root)):
+        return
     tested, set_, cited, scored = set(), set(), set(), set()
     for _, _, node in nodes(root):
         for choice in choices(node):
@@ -351,6 +385,14 @@ def check_markdown(finder: Finder, node: Scalar, value: str) -> None:
                 node,
                 f"raw HTML {token.content.strip()[:40]!r} is not "
                 "allowed in Markdown: write it as plain Markdown",
+            )
+            return
+        if token.type == "image" and finder.revision >= 2:
+            finder.error(
+                "schema",
+                node,
+                "Markdown images are not allowed: show a picture with the node's 'image' "
+                "key, which needs alternative text",
             )
             return
         target = {"link_open": "href", "image": "src"}.get(token.type)

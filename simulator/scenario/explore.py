@@ -52,6 +52,7 @@ class Graph:
         self.choices = []  # (node index, choice index, Choice) for every choice, globally
         self.node_index = {name: i for i, name in enumerate(self.node_ids)}
         self.compiled = [self._compile(i, node) for i, node in enumerate(scenario.nodes.values())]
+        self.seen: dict[int, int] = {}  # flags * node count + node -> state number
         self.state_node = array("l")
         self.state_flags: list[int] = []
         self.depth = array("l")
@@ -87,7 +88,8 @@ class Graph:
         """Find every reachable state breadth first; return False past ``limit`` states."""
         start = self.node_ids.index(self.scenario.start)
         width = len(self.node_ids)
-        seen = {start: 0}
+        seen = self.seen
+        seen[start] = 0
         self.state_node.append(start)
         self.state_flags.append(0)
         self.depth.append(0)
@@ -181,6 +183,8 @@ class Analysis:
         for state, comp in enumerate(self.component):
             self.members[comp].append(state)
         self.findings: list[Finding] = []
+        self.cyclic = self._cyclic()
+        self.can_end = self._can_end()
 
     def edges(self, state: int):
         """Yield ``(target state, global choice index)`` for the choices offered in ``state``."""
@@ -188,14 +192,18 @@ class Analysis:
         for i in range(graph.offsets[state], graph.offsets[state + 1]):
             yield graph.targets[i], graph.edge_choice[i]
 
+    def state_of(self, node: str, flags) -> int | None:
+        """Return the number of the reachable state at ``node`` with ``flags`` set, or None."""
+        graph = self.graph
+        mask = graph._mask(flags)
+        return graph.seen.get(mask * len(graph.node_ids) + graph.node_index[node])
+
     def run(self) -> tuple[Stats, list[Finding]]:
         """Compute every figure and finding."""
         graph, scenario = self.graph, self.scenario
         stats = Stats(states=len(graph.state_flags), dimensions=tuple(scenario.dimensions))
         ending_states = [s for s, n in enumerate(graph.state_node) if self.is_ending[n]]
         stats.endings = len({graph.state_node[s] for s in ending_states})
-        self.cyclic = self._cyclic()
-        self.can_end = self._can_end()
         self._node_findings()
         score_cycle = self._score_cycles()
         has_path = self.can_end[self.component[0]]
@@ -301,7 +309,7 @@ class Analysis:
         return self.graph.compiled[node_index][position][6]
 
     def _score_cycles(self) -> bool:
-        """Report each scoring or inappropriate choice on a cycle of states."""
+        """Report each scoring, inappropriate or critical choice on a cycle of states."""
         graph, reported = self.graph, set()
         for state in range(len(graph.state_flags)):
             comp = self.component[state]
@@ -311,9 +319,15 @@ class Analysis:
                 if self.component[target] != comp or global_index in reported:
                     continue
                 node_index, position, choice = graph.choices[global_index]
-                if any(choice.score.values()) or choice.inappropriate:
+                if any(choice.score.values()) or choice.fails:
                     reported.add(global_index)
-                    what = "scores points" if any(choice.score.values()) else "shares"
+                    what = (
+                        "scores points"
+                        if any(choice.score.values())
+                        else "shares"
+                        if choice.inappropriate
+                        else "is a critical error"
+                    )
                     self.findings.append(
                         Finding(
                             "score-cycle",

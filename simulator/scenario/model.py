@@ -61,6 +61,7 @@ class Choice:
     clear: frozenset[str] = frozenset()
     score: Mapping[str, int] = field(default_factory=lambda: EMPTY)
     sharing: str | None = None
+    critical: bool = False
     feedback: str | None = None
     refs: tuple[str, ...] = ()
 
@@ -68,6 +69,16 @@ class Choice:
     def inappropriate(self) -> bool:
         """Return whether this choice shares immigration information inappropriately."""
         return self.sharing == "inappropriate"
+
+    @property
+    def critical_error(self) -> bool:
+        """Return whether this choice is a critical error (an inappropriate share is not one)."""
+        return self.critical and not self.inappropriate
+
+    @property
+    def fails(self) -> bool:
+        """Return whether taking this choice fails the attempt whatever the points."""
+        return self.critical or self.inappropriate
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,7 @@ class Node:
     image: Image | None = None
     rationale: str = "none"
     ndm: str | None = None
+    order: str = "shuffled"  # "shuffled" or "fixed"; steps and endings have one or no choice
     choices: tuple[Choice, ...] = ()
     end: Ending | None = None
 
@@ -119,3 +131,4 @@ class Scenario:
     score_bounds: Mapping[str, tuple[int, int]] = field(default_factory=lambda: EMPTY)
     base_dir: Path | None = None
     digest: str = field(default="", compare=False)
+    revision: int = 2  # the revision of format 1 whose rules it was accepted by

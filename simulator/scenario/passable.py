@@ -1,5 +1,6 @@
-"""Decide whether a scenario can be passed: a path with no inappropriate share that
-reaches every pass mark, over the explored graph of states (see ``explore``)."""
+"""Decide whether a scenario can be passed: a path with no inappropriate share and no
+critical choice that reaches every pass mark, over the explored graph of states (see
+``explore``)."""
 
 import math
 
@@ -11,7 +12,9 @@ class PassingSearch:
         self.analysis, self.bounds = analysis, bounds
 
     def passable(self) -> bool:
-        """Return whether some complete path shares nothing inappropriately and meets every mark.
+        """Return whether some complete path takes no failing choice and meets every mark.
+
+        A failing choice is an inappropriate share or a critical one (``Choice.fails``).
 
         Finding such a path is a multi-constraint path problem, so it is done in three
         stages, each exact in what it concludes: the best path for a few weightings of the
@@ -32,7 +35,7 @@ class PassingSearch:
         for weights in (balanced, *alone):
             vector = self._best_weighted(dims, weights)
             if vector is None:
-                return False  # every way to an ending shares inappropriately
+                return False  # every way to an ending takes a failing choice
             if all(v >= n for v, n in zip(vector, need, strict=True)):
                 return True
         for j, weights in enumerate(alone):
@@ -51,9 +54,9 @@ class PassingSearch:
         return needs
 
     def _safe_successors(self, comp: int, dims: list[str]):
-        """Yield ``(target component, score vector)`` for sharing-safe edges out of ``comp``."""
+        """Yield ``(target component, score vector)`` for edges out of ``comp`` that pass."""
         for target, choice in self.analysis.successors(comp):
-            if not choice.inappropriate:
+            if not choice.fails:
                 yield target, tuple(choice.score.get(d, 0) for d in dims)
 
     def _best_weighted(self, dims: list[str], weights: tuple) -> tuple | None:
@@ -100,11 +103,17 @@ class PassingSearch:
         return ranges
 
     def pareto_search(self, dims: list[str], need: tuple) -> bool:
-        """Decide passability exactly with capped Pareto fronts of the scores still to come.
+        """Decide passability exactly with capped Pareto fronts of the scores still to come."""
+        return bool(self.fronts(dims, need)[self.analysis.component[0]])
 
-        A component reached with scores between ``low`` and ``high`` needs at most
-        ``need - low`` more in each dimension, so more counts the same; and less than
-        ``need - high`` can never be enough, so such a vector is dropped.
+    def fronts(self, dims: list[str], need: tuple) -> list:
+        """Return, per component, the capped Pareto front of the scores still to come.
+
+        Only ways that take no failing choice count. A component reached with scores
+        between ``low`` and ``high`` (over such ways in) needs at most ``need - low`` more
+        in each dimension, so more counts the same; and less than ``need - high`` can never
+        be enough, so such a vector is dropped. A path reached with scores ``acc`` can still
+        pass exactly when ``acc + v >= need`` for some vector ``v`` of its component's front.
         """
         ranges = self._prefix_ranges(dims)
         fronts: list = [None] * self.analysis.count
@@ -126,7 +135,7 @@ class PassingSearch:
             fronts[comp] = pareto(
                 [v for v in capped if all(x >= f for x, f in zip(v, floor, strict=True))]
             )
-        return bool(fronts[self.analysis.component[0]])
+        return fronts
 
 
 def pareto(vectors: list[tuple]) -> list[tuple]:

@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StringConstraints,
     Tag,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -25,12 +26,29 @@ SCENARIO_ID_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 URL_PATTERN = r"^(https://|http://|mailto:)"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 NODE_KINDS = ("choices", "next", "end")
+TEXT_MAX = 20_000
+# Revision 2 of format 1 adds `order` and `critical`, and refuses Markdown images and text
+# over TEXT_MAX characters; a version stored under revision 1 is read by revision 1's rules.
+REVISION = 2
 
 
-def _not_blank(value: str) -> str:
-    """Refuse empty text."""
+def revision_of(info: ValidationInfo | None) -> int:
+    """Return the revision a file is being checked under (the current one by default)."""
+    context = info.context if info is not None else None
+    return (context or {}).get("revision", REVISION)
+
+
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    """Refuse empty text and, from revision 2, text over the length limit."""
     if not value.strip():
         raise PydanticCustomError("empty_text", "text must not be empty")
+    if len(value) > TEXT_MAX and revision_of(info) >= 2:
+        raise PydanticCustomError(
+            "text_too_long",
+            "this text is {length} characters long; the limit is {limit} characters: "
+            "shorten it, or split it over more nodes",
+            {"length": f"{len(value):,}", "limit": f"{TEXT_MAX:,}"},
+        )
     return value
 
 
@@ -76,7 +94,7 @@ def _format_one(value: int) -> int:
     return value
 
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(_not_blank), Field(json_schema_extra={"maxLength": TEXT_MAX})]
 Markdown = Text
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
 ScenarioId = Annotated[str, StringConstraints(pattern=SCENARIO_ID_PATTERN, max_length=64)]
@@ -150,6 +168,7 @@ class Choice(Strict):
     clear: SlugList() = None
     score: NonEmptyMap(Slug, int) = None
     sharing: Literal["appropriate", "inappropriate"] = None
+    critical: bool = None
     feedback: Markdown = None
     refs: SlugList() = None
 
@@ -173,6 +192,7 @@ class Decision(Strict):
     image: Image = None
     rationale: Rationale = "none"
     ndm: NdmStage = None
+    order: Literal["shuffled", "fixed"] = "shuffled"
     choices: Annotated[list[Choice], AfterValidator(_not_empty)]
 
 

@@ -30,15 +30,19 @@ _KIND_NAMES = {
 
 def translate(error: ValidationError, root) -> list[tuple]:
     """Return ``(code, line, column, message)`` for each of pydantic's errors."""
-    return [_one(detail, root) for detail in error.errors(include_url=False)]
+    found = []
+    for detail in error.errors(include_url=False):
+        if detail["type"] == "bad_node":
+            found += _bad_node(detail["input"], _strip_tag(tuple(detail["loc"])), root)
+        else:
+            found.append(_one(detail, root))
+    return found
 
 
 def _one(detail: dict, root) -> tuple:
     """Translate one error detail."""
     loc, kind = tuple(detail["loc"]), detail["type"]
     path = _strip_tag(loc)
-    if kind == "bad_node":
-        return _bad_node(detail["input"], path, root)
     if kind == "missing":
         line, column = _missing_position(path[:-1], root)
         return ("schema", line, column, f"missing required key '{path[-1]}'")
@@ -61,25 +65,41 @@ def _strip_tag(loc: tuple) -> tuple:
     return loc
 
 
-def _bad_node(value, path, root) -> tuple:
-    """Explain why a node is not exactly one of decision, step or ending."""
+def _bad_node(value, path, root) -> list[tuple]:
+    """Explain why a node is not exactly one of decision, step or ending.
+
+    A key that no kind of node allows (a misspelt ``choises:``, say) is also reported as
+    unknown, with the allowed key it is nearest to: it is usually why the node is bad.
+    """
     key = _key_node(path, root)
     if not isinstance(value, dict):
-        return (
-            "schema",
-            key.line,
-            key.column,
-            "a node must be a mapping with one of 'choices', 'next' or 'end'",
-        )
+        message = "a node must be a mapping with one of 'choices', 'next' or 'end'"
+        return [("schema", key.line, key.column, message)]
     present = [f"'{k}'" for k in schema.NODE_KINDS if k in value]
     has = " and ".join(present) if present else "none of them"
-    return (
-        "bad-node",
-        key.line,
-        key.column,
-        f"node '{path[-1]}' must have exactly one of 'choices' (a decision), 'next' (a step) "
-        f"or 'end' (an ending); it has {has}",
-    )
+    found = [
+        (
+            "bad-node",
+            key.line,
+            key.column,
+            f"node '{path[-1]}' must have exactly one of 'choices' (a decision), 'next' (a "
+            f"step) or 'end' (an ending); it has {has}",
+        )
+    ]
+    allowed = sorted({k for tag in schema.NODE_TAGS for k in _node_keys(tag)})
+    for name in value:
+        if name not in allowed:
+            unknown = _key_node((*path, name), root)
+            message = f"unknown key '{name}'{did_you_mean(name, allowed)}"
+            if name == "<<":
+                message = _unknown_key_message((*path, name))
+            found.append(("schema", unknown.line, unknown.column, message))
+    return found
+
+
+def _node_keys(tag: str) -> list[str]:
+    """Return the keys a node of one kind may have."""
+    return schema.allowed_keys(_MODELS[("nodes", "*", tag)])
 
 
 def _unknown_key_message(loc: tuple) -> str:

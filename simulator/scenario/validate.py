@@ -13,7 +13,7 @@ from .checks import run_checks
 from .explore import STATE_LIMIT, Stats, analyse
 from .model import Scenario, frozen_mapping
 from .problems import Problem, sort_key
-from .schema import ScenarioFile
+from .schema import REVISION, ScenarioFile
 from .translate import locate, translate
 from .yamlsafe import MAX_BYTES, Mapping, YamlRefused, parse, plain
 
@@ -55,8 +55,10 @@ class LibraryReport:
         return 0
 
 
-def load_file(path: str | Path, name: str | None = None, limit: int = STATE_LIMIT) -> FileReport:
-    """Read and check the scenario file at ``path``."""
+def load_file(
+    path: str | Path, name: str | None = None, limit: int = STATE_LIMIT, revision: int = REVISION
+) -> FileReport:
+    """Read and check the scenario file at ``path`` under the rules of ``revision``."""
     path = Path(path)
     name = name or str(path)
     try:
@@ -78,27 +80,35 @@ def load_file(path: str | Path, name: str | None = None, limit: int = STATE_LIMI
         return _refused(
             name, "", YamlRefused("yaml-syntax", 1, 1, f"cannot read the file: {exc.strerror}")
         )
-    return load_bytes(data, name, path.parent, limit)
+    return load_bytes(data, name, path.parent, limit, revision)
 
 
 def load_bytes(
-    data: bytes, name: str, base_dir: Path | None = None, limit: int = STATE_LIMIT
+    data: bytes,
+    name: str,
+    base_dir: Path | None = None,
+    limit: int = STATE_LIMIT,
+    revision: int = REVISION,
 ) -> FileReport:
-    """Check the scenario file whose bytes are ``data``; ``name`` is used in problems."""
+    """Check the scenario file whose bytes are ``data``; ``name`` is used in problems.
+
+    ``revision`` is the revision of format 1 whose rules apply: a version stored before
+    revision 2 is read again under revision 1, never under rules it was not accepted by.
+    """
     digest = hashlib.sha256(data).hexdigest()
     try:
         document = parse(data)
     except YamlRefused as refused:
         return _refused(name, digest, refused)
     report = FileReport(path=name, digest=digest)
-    found = _form_problems(document, base_dir)
+    found = _form_problems(document, base_dir, revision)
     root = document.root
     if isinstance(root, Mapping):
         id_node = root.get("id")
         if id_node is not None and isinstance(getattr(id_node, "value", None), str):
             report.scenario_id, report.id_position = id_node.value, (id_node.line, id_node.column)
     if not any(severity == "error" for _, severity, *_ in found):
-        scenario = build(plain(root), base_dir, digest)
+        scenario = build(plain(root), base_dir, digest, revision)
         stats, findings = analyse(scenario, limit)
         found.extend(_placed(findings, root, stats))
         report.stats = stats
@@ -122,7 +132,7 @@ def _refused(name: str, digest: str, refused: YamlRefused) -> FileReport:
     return FileReport(path=name, digest=digest, problems=[problem])
 
 
-def _form_problems(document, base_dir: Path | None) -> list[tuple]:
+def _form_problems(document, base_dir: Path | None, revision: int) -> list[tuple]:
     """Return the problems of form and naming: duplicate keys, schema, names, warnings."""
     root = document.root
     found = [
@@ -159,13 +169,13 @@ def _form_problems(document, base_dir: Path | None) -> list[tuple]:
         )
         return found
     try:
-        ScenarioFile.model_validate(plain(root))
+        ScenarioFile.model_validate(plain(root), context={"revision": revision})
     except ValidationError as error:
         found += [
             (code, "error", line, column, message)
             for code, line, column, message in translate(error, root)
         ]
-    found += run_checks(root, base_dir, document.text)
+    found += run_checks(root, base_dir, document.text, revision)
     return found
 
 
@@ -192,8 +202,9 @@ def _placed(findings, root: Mapping, stats: Stats) -> list[tuple]:
                     "error",
                     start_key.line,
                     start_key.column,
-                    "no complete path passes: every path shares inappropriately or "
-                    "misses a pass mark; lower a pass mark or add a path that passes",
+                    "no complete path passes: every path shares inappropriately, takes a "
+                    "critical choice or misses a pass mark; lower a pass mark or add a path "
+                    "that passes",
                 )
             )
             continue
@@ -213,7 +224,10 @@ def _choice_key(code: str, choice: Mapping):
     score = choice.get("score")
     if isinstance(score, Mapping) and any(v.value != 0 for _, v in score.index.values()):
         return choice.key_node("score")
-    return choice.key_node("sharing")
+    sharing = choice.get("sharing")
+    if sharing is not None and sharing.value == "inappropriate":
+        return choice.key_node("sharing")
+    return choice.key_node("critical")
 
 
 def library_files(path: Path) -> list[Path]:

@@ -447,7 +447,7 @@ def test_unpassable_at_the_start_key():
         "        score: {safety: 2}\n",
         "        score: {safety: 2}\n        sharing: inappropriate\n        feedback: No.\n",
     )
-    assert positions(text) == [("unpassable", 14, 1)]
+    assert positions(text) == [("unpassable", 14, 1), ("rewarded-error", 22, 25)]
 
 
 def test_too_large_at_the_start_key_beyond_the_state_limit():

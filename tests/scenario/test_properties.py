@@ -113,6 +113,8 @@ def choices(draw, index, count, names, flags, dims, forward, has_feedback_ref, d
         sharing = draw(st.sampled_from(sharings))
         if sharing:
             choice["sharing"] = sharing
+        if draw(st.integers(0, 9)) < (1 if harmless else 2):
+            choice["critical"] = draw(st.sampled_from((True, True, False)))
         if draw(st.booleans()):
             choice["feedback"] = "Why this matters."
             if has_feedback_ref and draw(st.booleans()):
@@ -197,6 +199,9 @@ def scenario_dicts(draw, forward=None, dense=False, loops=False):
                     choices(index, count, names, flags, dims, forward, with_ref, dense, loops)
                 ),
             }
+            order = draw(st.sampled_from((None, None, "shuffled", "fixed")))
+            if order:
+                nodes[name]["order"] = order
     data["nodes"] = nodes
     return data
 
@@ -250,6 +255,20 @@ class Path:
     def sharing_ok(self) -> bool:
         """Return whether the path passes the sharing criterion."""
         return not any(c.get("sharing") == "inappropriate" for c in self.choices)
+
+    @property
+    def critical(self) -> list:
+        """Return the path's critical errors: critical choices that are not inappropriate."""
+        return [
+            (node, c["id"])
+            for node, c in zip(self.at, self.choices, strict=True)
+            if c.get("critical") is True and c.get("sharing") != "inappropriate"
+        ]
+
+
+def fails(choice: dict) -> bool:
+    """Return whether a choice fails the attempt whatever the points."""
+    return choice.get("sharing") == "inappropriate" or choice.get("critical") is True
 
 
 @dataclass
@@ -368,7 +387,7 @@ def expect(data: dict, oracle: Oracle) -> Expected:
     for state in oracle.states:
         for choice, node, target in oracle.edges[state]:
             if state in reaches[target] and (
-                any(choice.get("score", {}).values()) or choice.get("sharing") == "inappropriate"
+                any(choice.get("score", {}).values()) or fails(choice)
             ):
                 cycling.add((node, nodes[node]["choices"].index(choice)))
     problems += [("score-cycle", node, index, "score-or-sharing") for node, index in cycling]
@@ -382,8 +401,15 @@ def expect(data: dict, oracle: Oracle) -> Expected:
         (n, i, c) for n, spec in nodes.items() for i, c in enumerate(spec.get("choices", ()))
     ]
     for name, index, choice in all_choices:
-        if choice.get("sharing") == "inappropriate" and "feedback" not in choice:
-            problems.append(("no-feedback", name, index, "sharing"))
+        inappropriate = choice.get("sharing") == "inappropriate"
+        if fails(choice) and "feedback" not in choice:
+            problems.append(
+                ("no-feedback", name, index, "sharing" if inappropriate else "critical")
+            )
+        if fails(choice):
+            for dim, points in choice.get("score", {}).items():
+                if points > 0:
+                    problems.append(("rewarded-error", name, index, ("score", dim)))
     for flag in data.get("flags", ()):
         is_set = any(flag in c.get("set", ()) for _, _, c in all_choices)
         tested = any(
@@ -423,8 +449,8 @@ def expect(data: dict, oracle: Oracle) -> Expected:
 
 
 def passes(data: dict, path: Path, bounds: dict) -> bool:
-    """Return whether a complete path passes: no inappropriate share, every mark reached."""
-    return path.sharing_ok and all(
+    """Return whether a complete path passes: no failing choice, every mark reached."""
+    return not any(fails(c) for c in path.choices) and all(
         percent(path.raw(dim), *bounds[dim]) >= mark
         for dim, mark in data.get("pass_marks", {}).items()
     )
@@ -434,6 +460,7 @@ SEVERITY = {
     "unreachable-node": "warning",
     "never-offered": "warning",
     "no-feedback": "warning",
+    "rewarded-error": "warning",
     "unused-flag": "warning",
     "unused-dimension": "warning",
     "unused-reference": "warning",
@@ -470,12 +497,16 @@ def place(text: bytes, problems: list) -> list[tuple]:
         else:
             choice = get(get(nodes, name)[1], "choices")[1].value[index]
             if what == "score-or-sharing":
-                keys = {k.value for k, _ in choice.value}
+                keys = {k.value: v.value for k, v in choice.value}
                 scored = "score" in keys and any(
                     int(v.value) != 0 for _, v in get(choice, "score")[1].value
                 )
-                what = "score" if scored else "sharing"
-            position = at(get(choice, what)[0])
+                inappropriate = keys.get("sharing") == "inappropriate"
+                what = "score" if scored else "sharing" if inappropriate else "critical"
+            if isinstance(what, tuple):  # a value inside the choice's score mapping
+                position = at(get(get(choice, what[0])[1], what[1])[1])
+            else:
+                position = at(get(choice, what)[0])
         placed.append((*position, code, SEVERITY.get(code, "error")))
     return sorted(placed)
 
@@ -579,6 +610,11 @@ def test_engine_plays_to_an_ending(data, seed):
         offer = engine.offered_choices(scenario, state)
         here = (state.node, frozenset(state.flags))
         assert [c.id for c in offer] == [c["id"] for c, _, _ in oracle.edges[here]]
+        shown = engine.shown_choices(scenario, state, seed, engine.SHUFFLED)
+        assert sorted(c.id for c in shown) == sorted(c.id for c in offer)
+        if data["nodes"][state.node].get("order") == "fixed":
+            assert shown == offer  # a fixed decision keeps file order
+        assert engine.shown_choices(scenario, state, seed, engine.FILE_ORDER) == offer
         if want.unbounded and rng.random() < 0.5:  # on cycles, step toward an ending half the time
             closer = [
                 c
@@ -612,6 +648,7 @@ def test_engine_result_matches_brute_force_scoring(data):
             for node, c in zip(path.at, path.choices, strict=True)
             if c.get("sharing") == "inappropriate"
         )
+        assert list(result.critical_errors) == path.critical
         marks = data.get("pass_marks", {})
         for dim in result.dimensions:
             low, high = want.bounds[dim.key]
@@ -651,7 +688,7 @@ def test_state_limit_is_exact(data):
     assert not at_limit.stats.too_large and at_limit.problems == report.problems
     over = load_bytes(text, "generated.yaml", limit=count - 1)
     assert over.stats.too_large and over.scenario is None
-    form = {"no-feedback", "unused-flag", "unused-dimension", "unused-reference"}
+    form = {"no-feedback", "rewarded-error", "unused-flag", "unused-dimension", "unused-reference"}
     root = yaml.compose(text)
     start = next(k for k, _ in root.value if k.value == "start").start_mark
     assert [(p.line, p.column, p.code) for p in over.problems if p.code not in form] == [
