@@ -65,8 +65,9 @@ class Progress:
         return len(self.steps)
 
     def offered(self):
-        """Return the choices offered now."""
-        return engine.offered_choices(self.scenario, self.state)
+        """Return the choices offered now, in the order this attempt shows them."""
+        attempt = self.attempt
+        return engine.shown_choices(self.scenario, self.state, attempt.seed, attempt.choice_order)
 
 
 def own_attempt(attempt_id):
@@ -106,10 +107,16 @@ def best_attempt(attempts):
 
 
 def attempt_rank(attempt):
-    """Order finished attempts from worst to best."""
-    percents = [d["percent"] for d in (attempt.result or {}).get("dimensions", [])]
-    average = sum(percents) / len(percents) if percents else 100
-    return (bool(attempt.passed), bool(attempt.sharing_passed), average, attempt.number)
+    """Order finished attempts from worst to best: passing first, then grade, then latest."""
+    return (bool(attempt.passed), stored_grade(attempt.result or {}), attempt.number)
+
+
+def stored_grade(result):
+    """Return a stored result's grade (``engine.grade``), worked out if stored without one."""
+    if "grade" in result:
+        return result["grade"]
+    percents = [d["percent"] for d in result.get("dimensions", [])]
+    return min(percents, default=100) if result.get("sharing_passed") else 0
 
 
 def next_attempt_number(user_id, scenario_key):
@@ -133,6 +140,7 @@ def start_attempt(user, version, number):
         mode="practice",
         seed=seed,
         cast_index=begun.cast_index,
+        choice_order=engine.order_rule(scenario),
     )
     db.session.add(attempt)
     commit_or_conflict()
@@ -142,7 +150,9 @@ def start_attempt(user, version, number):
 def record_step(progress, choice, rationale):
     """Append the next step to the log, finishing the attempt if it reaches an ending."""
     now = utcnow()
-    previous = progress.steps[-1].recorded_at if progress.steps else progress.attempt.started_at
+    attempt = progress.attempt
+    previous = progress.steps[-1].recorded_at if progress.steps else attempt.started_at
+    shown = attempt.shown_at if attempt.shown_step == progress.next_step_number else None
     step = AttemptStep(
         attempt_id=progress.attempt.id,
         step_number=progress.next_step_number,
@@ -151,12 +161,22 @@ def record_step(progress, choice, rationale):
         is_decision=progress.node.kind == "decision",
         rationale=rationale,
         recorded_at=now,
-        elapsed_ms=max(0, int((now - previous).total_seconds() * 1000)),
+        elapsed_ms=engine.time_to_decide(now, shown, previous),
     )
     db.session.add(step)
     finish_if_ended(progress, [*progress.choice_ids, choice.id], now)
     commit_or_conflict()
     return step
+
+
+def mark_shown(progress):
+    """Record when the node for the next step was first shown, once per step."""
+    attempt = progress.attempt
+    if attempt.finished_at is not None or attempt.shown_step == progress.next_step_number:
+        return
+    attempt.shown_step, attempt.shown_at = progress.next_step_number, utcnow()
+    db.session.add(attempt)
+    db.session.commit()
 
 
 def finish_if_ended(progress, choice_ids, now):
@@ -194,7 +214,17 @@ def result_record(result):
             for d in result.dimensions
         ],
         "ending": result.ending,
+        "critical_errors": [list(pair) for pair in result.critical_errors],
+        "grade": result.grade,
     }
+
+
+def same_result(stored, recomputed):
+    """Say whether a stored result agrees with a recomputed one on every key it stores.
+
+    Results stored before critical errors and grades existed lack those keys.
+    """
+    return stored is not None and all(recomputed.get(key) == stored[key] for key in stored)
 
 
 def commit_or_conflict():

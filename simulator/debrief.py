@@ -41,21 +41,15 @@ class Decision:
     ndm: str | None
 
 
-def total(choice):
-    """Return a choice's points over all dimensions."""
-    return sum(choice.score.values())
-
-
-def verdict(choice, offered):
-    """Judge a choice against the others offered with it."""
-    if choice.inappropriate:
-        return Verdict("critical", "This choice shared immigration information inappropriately")
-    safe = [total(c) for c in offered if not c.inappropriate]
-    if total(choice) >= max(safe, default=total(choice)):
-        return Verdict("good", "A good choice")
-    if total(choice) < 0:
-        return Verdict("poor", "Not a good choice")
-    return Verdict("better-available", "A better option was available")
+VERDICTS = {
+    engine.INAPPROPRIATE_SHARE: Verdict(
+        "critical", "This choice shared immigration information inappropriately"
+    ),
+    engine.CRITICAL: Verdict("critical", "A critical error: this choice fails the attempt"),
+    engine.COSTS_THE_PASS: Verdict("poor", "This choice cost you the pass"),
+    engine.BETTER_AVAILABLE: Verdict("better-available", "A better option was available"),
+    engine.GOOD: Verdict("good", "A good choice"),
+}
 
 
 def references_for(scenario, choice):
@@ -63,33 +57,45 @@ def references_for(scenario, choice):
     return [scenario.references[key] for key in choice.refs if key in scenario.references]
 
 
-def decisions(scenario, steps, row):
-    """Return every decision of the log (steps left out), with what was offered at each."""
-    walked = engine.walk(scenario, [step.choice_id for step in steps])
+def decisions(scenario, steps, row, seed, rule):
+    """Return every decision of the log (steps left out), each with the options it showed.
+
+    Verdicts are the engine's (``engine.Judge.judge``); the options are listed in the
+    order this attempt showed them (its ``seed`` and order ``rule``).
+    """
+    judged = engine.verdicts(scenario, [step.choice_id for step in steps])
     result = []
-    for step, (state, choice) in zip(steps, walked, strict=True):
-        node = scenario.nodes[state.node]
+    for step, judgement in zip(steps, judged, strict=True):
+        node = scenario.nodes[judgement.state.node]
         if node.kind != "decision":
             continue
-        offered = engine.offered_choices(scenario, state)
-        result.append(decision(scenario, step, node, choice, offered, row, len(result) + 1))
+        shown = engine.shown_choices(scenario, judgement.state, seed, rule)
+        options = dict((c.id, v) for c, v in judgement.offered)
+        result.append(
+            decision(scenario, step, node, judgement, shown, options, row, len(result) + 1)
+        )
     return result
 
 
-def decision(scenario, step, node, choice, offered, row, ordinal):
+def decision(scenario, step, node, judgement, shown, options, row, ordinal):
     """Describe one decision."""
+    choice = judgement.choice
     return Decision(
         number=step.step_number + 1,
         ordinal=ordinal,
         question=filled_markdown(node.text, row),
         chosen=filled(choice.text, row),
-        verdict=verdict(choice, offered),
+        verdict=VERDICTS[judgement.verdict],
         sharing=choice.sharing,
         feedback=filled_markdown(choice.feedback, row),
         references=references_for(scenario, choice),
         alternatives=[
-            {"text": filled(c.text, row), "feedback": filled_markdown(c.feedback, row)}
-            for c in offered
+            {
+                "text": filled(c.text, row),
+                "feedback": filled_markdown(c.feedback, row),
+                "verdict": VERDICTS[options[c.id]],
+            }
+            for c in shown
             if c.id != choice.id
         ],
         rationale=step.rationale,
@@ -112,12 +118,23 @@ def grouped_by_stage(log):
 
 def failed_sharing_choices(scenario, result, row):
     """Return the text of each choice that failed the sharing criterion."""
-    texts = []
-    for node_id, choice_id in result.failed_sharing:
-        node = scenario.nodes[node_id]
-        choice = next(c for c in node.choices if c.id == choice_id)
-        texts.append(filled(choice.text, row))
-    return texts
+    return [filled(choice.text, row) for choice in _choices(scenario, result.failed_sharing)]
+
+
+def critical_errors(scenario, result, row):
+    """Return the text and feedback of each critical error, in the order they were taken."""
+    return [
+        {"text": filled(choice.text, row), "feedback": filled_markdown(choice.feedback, row)}
+        for choice in _choices(scenario, result.critical_errors)
+    ]
+
+
+def _choices(scenario, pairs):
+    """Return the choices named by ``(node id, choice id)`` pairs."""
+    return [
+        next(c for c in scenario.nodes[node_id].choices if c.id == choice_id)
+        for node_id, choice_id in pairs
+    ]
 
 
 def duration(ms):

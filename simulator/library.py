@@ -97,6 +97,11 @@ def store_version(file, name):
     """Return the stored version with this file's digest, adding it if new."""
     existing = version_by_digest(file.digest)
     if existing is not None:
+        if existing.format_revision < file.scenario.revision:
+            # Accepted again under newer rules: new attempts follow them (shuffled order),
+            # while each earlier attempt keeps the order rule recorded on it.
+            existing.format_revision = file.scenario.revision
+            db.session.commit()
         return existing, False
     scenario = file.scenario
     source = Path(file.path).read_bytes()
@@ -112,6 +117,7 @@ def store_version(file, name):
         audience=",".join(scenario.audience),
         path=name,
         source=source,
+        format_revision=scenario.revision,
     )
     db.session.add(version)
     try:
@@ -153,13 +159,17 @@ def offered_version(scenario_key):
 def scenario_for(version):
     """Return the playable scenario of a stored version, parsing it once per process.
 
-    The stored bytes were valid when stored; they are read without looking for their
-    pictures on disk, so a picture removed later leaves attempts playable (it is then
-    missing from the page, not from the attempt).
+    The stored bytes were valid when stored; they are read by the rules of the format
+    revision that accepted them, without looking for their pictures on disk, so a picture
+    removed later leaves attempts playable (it is then missing from the page, not from
+    the attempt).
     """
     cache = current_app.extensions["scenario_cache"]
-    if version.digest not in cache:
-        report = load_bytes(version.source, version.path, base_dir=None)
+    key = (version.digest, version.format_revision)
+    if key not in cache:
+        report = load_bytes(
+            version.source, version.path, base_dir=None, revision=version.format_revision
+        )
         if report.scenario is None:
             current_app.logger.error(
                 "Stored scenario %s no longer loads: %s",
@@ -167,8 +177,8 @@ def scenario_for(version):
                 "; ".join(str(p) for p in report.problems),
             )
             abort(409)
-        cache[version.digest] = report.scenario
-    return cache[version.digest]
+        cache[key] = report.scenario
+    return cache[key]
 
 
 def version_folder(version):

@@ -30,6 +30,7 @@ SQLModel.metadata.naming_convention = {
 }
 
 ROLES = ("trainee", "trainer", "admin")
+CHOICE_ORDERS = ("file", "shuffled")  # engine.ORDER_RULES
 # A CPD assessment mode will join practice; adding it needs a migration of the check.
 MODES = ("practice",)
 
@@ -73,6 +74,8 @@ class ScenarioVersion(SQLModel, table=True):
     audience: str = Field(max_length=32)
     path: str = Field(max_length=1024)
     source: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # The revision of format 1 whose rules accepted the file; it is always read by them.
+    format_revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     current: bool = Field(default=False, index=True)
     loaded_at: datetime = Field(default_factory=utcnow)
 
@@ -84,6 +87,7 @@ class Attempt(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("user_id", "scenario_key", "number"),
         one_of("mode", MODES),
+        one_of("choice_order", CHOICE_ORDERS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,6 +98,15 @@ class Attempt(SQLModel, table=True):
     mode: str = Field(default="practice", max_length=16)
     seed: int = Field(sa_type=sa.BigInteger)
     cast_index: int | None = None
+    # How this attempt orders the choices it shows (engine.shown_choices): attempts begun
+    # before revision 2 of the format keep file order.
+    choice_order: str = Field(
+        default="file", max_length=16, sa_column_kwargs={"server_default": "file"}
+    )
+    # When the node for step `shown_step` was first shown, so time to decide leaves out
+    # the time spent reading the previous feedback.
+    shown_step: int | None = None
+    shown_at: datetime | None = None
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     ending: str | None = Field(default=None, max_length=64)

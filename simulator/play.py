@@ -95,7 +95,9 @@ def play(attempt_id):
     attempt = attempts.own_attempt(attempt_id)
     if attempt.finished_at is not None:
         return redirect(url_for("play.debrief_page", attempt_id=attempt.id), 303)
-    return render_node(attempts.progress_of(attempt))
+    progress = attempts.progress_of(attempt)
+    attempts.mark_shown(progress)
+    return render_node(progress)
 
 
 def render_node(progress, errors=None, chosen=None, rationale="", status=200):
@@ -199,7 +201,13 @@ def feedback(attempt_id, number):
     progress = attempts.progress_of(attempt)
     if not 1 <= number <= len(progress.steps):
         abort(404)
-    log = debrief.decisions(progress.scenario, progress.steps[:number], progress.row)
+    log = debrief.decisions(
+        progress.scenario,
+        progress.steps[:number],
+        progress.row,
+        attempt.seed,
+        attempt.choice_order,
+    )
     if not log or log[-1].number != number:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
     finished = attempt.finished_at is not None and number == len(progress.steps)
@@ -223,10 +231,10 @@ def debrief_page(attempt_id):
     progress = attempts.progress_of(attempt)
     scenario, row = progress.scenario, progress.row
     result = engine.result(scenario, progress.choice_ids)
-    if attempts.result_record(result) != attempt.result:
+    if not attempts.same_result(attempt.result, attempts.result_record(result)):
         current_app.logger.error("Attempt %s: stored result differs from its log", attempt.id)
     ending = scenario.nodes[result.ending]
-    log = debrief.decisions(scenario, progress.steps, row)
+    log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
     return render_page(
         "play/debrief.html",
         attempt=attempt,
@@ -239,6 +247,7 @@ def debrief_page(attempt_id):
         outcome=filled(ending.end.outcome, row),
         ending_debrief=filled_markdown(ending.end.debrief, row),
         failed_choices=debrief.failed_sharing_choices(scenario, result, row),
+        critical_errors=debrief.critical_errors(scenario, result, row),
         groups=debrief.grouped_by_stage(log),
         decision_count=len(log),
         next_number=attempts.next_attempt_number(g.user.id, attempt.scenario_key),

@@ -8,6 +8,14 @@ from jinja2_fragments.flask import render_block
 from . import rendering
 
 csrf = CSRFProtect()
+# The GOV.UK tag colour of each verdict kind (debrief.VERDICTS); the words carry the
+# meaning too, so colour is never the only sign.
+VERDICT_TAGS = {
+    "good": "govuk-tag--green",
+    "better-available": "govuk-tag--yellow",
+    "poor": "govuk-tag--orange",
+    "critical": "govuk-tag--red",
+}
 htmx = HTMX()
 
 
@@ -16,6 +24,7 @@ def init_app(app):
     csrf.init_app(app)
     htmx.init_app(app)
     app.add_template_filter(rendering.markdown, "markdown")
+    app.add_template_global(VERDICT_TAGS, "verdict_tags")
     app.after_request(vary_on_htmx)
     app.after_request(security_headers)
 

@@ -1,44 +1,10 @@
-"""How feedback judges a choice, and how the debrief groups and times decisions."""
+"""How the debrief groups and times decisions (verdicts are the engine's: test_engine)."""
 
 from types import SimpleNamespace
 
 import pytest
 
-from simulator.debrief import OTHER_STAGE, duration, grouped_by_stage, verdict
-from simulator.scenario.model import Choice
-
-
-def choice(id, points=0, sharing=None):
-    """Return a choice worth some points in one dimension."""
-    return Choice(id=id, text=id, next="end", score={"safety": points}, sharing=sharing)
-
-
-@pytest.mark.parametrize(
-    ("taken", "kind"),
-    [
-        ("best", "good"),
-        ("tied", "good"),
-        ("middling", "better-available"),
-        ("harmful", "poor"),
-        ("shares", "critical"),
-    ],
-)
-def test_verdict(taken, kind):
-    """A choice is judged against the best safe choice offered with it."""
-    offered = [
-        choice("best", 2),
-        choice("tied", 2),
-        choice("middling", 1),
-        choice("harmful", -1),
-        choice("shares", 5, "inappropriate"),
-    ]
-    chosen = next(c for c in offered if c.id == taken)
-    assert verdict(chosen, offered).kind == kind
-
-
-def test_only_choice_is_good():
-    """A choice with nothing better beside it is a good one."""
-    assert verdict(choice("only"), [choice("only")]).kind == "good"
+from simulator.debrief import OTHER_STAGE, duration, grouped_by_stage
 
 
 def test_grouped_by_stage_in_model_order():
