@@ -1,11 +1,12 @@
 """The bundled scenario library: valid, playable, and true to its teaching purpose."""
 
 import random
+import re
 from pathlib import Path
 
 import pytest
 
-from simulator import engine
+from simulator import engine, quality
 from simulator.scenario import load_file, validate_paths
 
 LIBRARY = Path(__file__).resolve().parent.parent / "scenarios"
@@ -62,7 +63,7 @@ def meets(acc, rest, need):
     return all(a + v >= n for a, v, n in zip(acc, rest, need, strict=True))
 
 
-def passing_path(scenario, allowed=lambda choice: not choice.inappropriate):
+def passing_path(scenario, allowed=lambda choice: not choice.fails):
     """Return a complete path along ``allowed`` choices that reaches every mark, or None."""
     front, dims = fronts(scenario, allowed), list(scenario.pass_marks)
     need = [needs(scenario)[d] for d in dims]
@@ -95,9 +96,9 @@ def random_paths(scenario, count=2_000, seed=1):
     return paths
 
 
-def test_library_has_at_least_eight_scenarios():
-    """The library offers at least eight scenarios."""
-    assert len(FILES) >= 8
+def test_library_has_at_least_twelve_scenarios():
+    """The library offers at least twelve scenarios."""
+    assert len(FILES) >= 12
 
 
 def test_library_validates_strictly_with_distinct_ids():
@@ -157,7 +158,7 @@ def test_inappropriate_paths_fail(report):
 
 
 def test_a_path_passes(report):
-    """Some complete path passes: no inappropriate share, every mark reached."""
+    """Some complete path passes: no inappropriate share, no critical error, every mark."""
     path = passing_path(report.scenario)
     assert path is not None
     result = engine.result(report.scenario, path)
@@ -177,7 +178,8 @@ WITH_SHARE = [f for f in FILES if has_proper_share(f)]
 def test_never_sharing_does_not_pass_where_a_proper_share_exists(path):
     """Where a scenario has a proper share, no path that avoids every proper share passes."""
     scenario = load_file(path).scenario
-    assert passing_path(scenario, lambda c: c.sharing is None) is None
+    assert passing_path(scenario, lambda c: c.sharing is None and not c.critical) is None
+    assert quality.passes_avoiding_proper_shares(scenario) is False
 
 
 def test_several_scenarios_score_a_proper_share():
@@ -187,8 +189,6 @@ def test_several_scenarios_score_a_proper_share():
 
 def test_decision_point_map_covers_d1_to_d28_with_real_nodes():
     """docs/scenarios.md maps every decision point D1-D28 to real scenarios and nodes."""
-    import re
-
     doc = (LIBRARY.parent / "docs" / "scenarios.md").read_text()
     scenarios = {r.scenario.id: r.scenario for r in map(load_file, FILES)}
     covered = set()
@@ -202,3 +202,100 @@ def test_decision_point_map_covers_d1_to_d28_with_real_nodes():
         assert named and set(named) <= names, (scenario_id, named)
         covered.add(int(number))
     assert covered == set(range(1, 29))
+
+
+@pytest.mark.parametrize("strategy", quality.STRATEGIES)
+def test_no_fixed_position_strategy_passes_in_file_order(report, strategy):
+    """Always the first, last, longest or shortest option, in file order, never passes."""
+    assert quality.strategy_results(report.scenario)[strategy] is False
+
+
+def test_best_option_is_the_longest_in_at_most_a_third_of_decisions(report):
+    """Length gives the best option away in no more than a third of the decisions."""
+    longest, decisions = quality.best_is_longest(report.scenario)
+    assert longest * 3 <= decisions, f"{longest} of {decisions}"
+
+
+def test_errors_earn_nothing(report):
+    """Inappropriate shares and critical choices score no points in any dimension."""
+    for node in report.scenario.nodes.values():
+        for choice in node.choices:
+            if choice.fails:
+                assert all(p <= 0 for p in choice.score.values()), f"{node.id}/{choice.id}"
+
+
+SEEDS = 1_000
+ALPHA = 1e-6  # each statistical test below fails by chance at most once in a million runs
+
+
+def test_always_first_in_shuffled_order_passes_no_more_often_than_random_play(report):
+    """Over 1,000 seeds, always taking the first option shown passes no more often than
+    uniform random play: at most the 1 - 1e-6 quantile of Binomial(1000, p), where p is the
+    exact probability that uniform random play passes."""
+    from scipy.stats import binom
+
+    scenario = report.scenario
+    p = quality.uniform_pass_rate(scenario)
+    passes = sum(quality.always_first_shuffled(scenario, seed) for seed in range(SEEDS))
+    assert passes <= binom.ppf(1 - ALPHA, SEEDS, p), (passes, p)
+
+
+def test_shuffled_order_is_stable_for_an_attempt_and_varies_across_attempts(report):
+    """Each decision's order is the same on every call for one seed, and across 1,000 seeds
+    the first option shown is uniform over those offered: a chi-square test at 1e-6,
+    divided among the decisions tested (Bonferroni)."""
+    from scipy.stats import chisquare
+
+    scenario = report.scenario
+    offers = [
+        (node_id, offered)
+        for node_id, sets in quality.decision_offers(scenario).items()
+        if scenario.nodes[node_id].order == "shuffled"
+        for offered in sets[:1]
+        if len(offered) >= 2
+    ]
+    assert offers
+    for node_id, offered in offers:
+        state = state_offering(scenario, node_id, offered)
+        counts = dict.fromkeys((c.id for c in offered), 0)
+        for seed in range(SEEDS):
+            shown = engine.shown_choices(scenario, state, seed, engine.SHUFFLED)
+            assert shown == engine.shown_choices(scenario, state, seed, engine.SHUFFLED)
+            counts[shown[0].id] += 1
+        p_value = chisquare(list(counts.values())).pvalue
+        assert p_value > ALPHA / len(offers), (node_id, counts)
+
+
+def state_offering(scenario, node_id, offered):
+    """Return a reachable state at ``node_id`` that offers exactly ``offered``."""
+    from simulator.scenario.explore import Graph
+
+    graph = Graph(scenario)
+    graph.explore()
+    for number, node_index in enumerate(graph.state_node):
+        if graph.node_ids[node_index] != node_id:
+            continue
+        mask = graph.state_flags[number]
+        flags = frozenset(f for f, bit in graph.flag_bits.items() if mask & bit)
+        state = engine.State(node_id, flags)
+        if engine.offered_choices(scenario, state) == offered:
+            return state
+    raise AssertionError(f"no state offers the set found at {node_id}")
+
+
+ERROR_ROW = re.compile(
+    r"^\| D(\d+) \| [^|]+ \| `([a-z0-9-]+)` \| `([a-z0-9_-]+)` \| `([a-z0-9_-]+)` \|$", re.M
+)
+
+
+def test_every_documented_error_is_critical_or_an_inappropriate_share():
+    """Each choice docs/scenarios.md maps to a brief's "inappropriate" item fails the attempt."""
+    doc = (LIBRARY.parent / "docs" / "scenarios.md").read_text()
+    scenarios = {r.scenario.id: r.scenario for r in map(load_file, FILES)}
+    rows = ERROR_ROW.findall(doc)
+    assert len({scenario_id for _, scenario_id, _, _ in rows}) == len(scenarios)
+    for number, scenario_id, node_id, choice_id in rows:
+        assert 1 <= int(number) <= 28
+        node = scenarios[scenario_id].nodes[node_id]
+        choice = next(c for c in node.choices if c.id == choice_id)
+        assert choice.fails, f"D{number}: {scenario_id}/{node_id}/{choice_id}"

@@ -6,11 +6,13 @@ import pytest
 from journeys import (
     ENDING,
     FIRST_CHOICE,
+    FIRST_OPTIONS,
     PASSWORD,
     PICTURE,
     REASON,
     SCENARIO,
     SECOND_CHOICE,
+    SECOND_OPTIONS,
     carry_on,
     choose,
     finish,
@@ -135,7 +137,7 @@ def test_keyboard_alone_plays_a_whole_scenario(open_page, trainee, javascript):
     heading(page, SCENARIO)
     keys.tab_to("Start").press("Enter")
     expect(page.get_by_text("What do you do?")).to_be_visible()
-    keys.tab_to(FIRST_CHOICE).press("Space")
+    keys.select(FIRST_CHOICE, FIRST_OPTIONS)
     keys.tab_to("Why did you choose this?").type(REASON)
     keys.tab_to("Continue").press("Enter")
     keys.arrive_at("Feedback on your decision")
@@ -144,7 +146,7 @@ def test_keyboard_alone_plays_a_whole_scenario(open_page, trainee, javascript):
     expect(page.get_by_text("What do you do?")).to_have_count(0)
     keys.tab_to("Continue").press("Enter")
     keys.arrive_at("Step 3")
-    keys.tab_to(SECOND_CHOICE).press("Space")
+    keys.select(SECOND_CHOICE, SECOND_OPTIONS)
     keys.tab_to("Continue").press("Enter")
     keys.arrive_at("Feedback on your decision")
     keys.tab_to("See your debrief").press("Enter")
@@ -179,6 +181,29 @@ class Keyboard:
                 return self
             seen.append(focused)
         raise AssertionError(f"Tab never reached {name!r}; it went through {seen}")
+
+    def select(self, name, options):
+        """Tab into a group of radios, then move with the arrow keys to `name` and check it.
+
+        Tab stops once in a group, at whichever option the attempt's shuffle shows first.
+        """
+        seen = []
+        for _ in range(self.LIMIT):
+            self.page.keyboard.press("Tab")
+            focused = self.page.evaluate(FOCUSED_NAME)
+            if focused in options:
+                break
+            seen.append(focused)
+        else:
+            raise AssertionError(
+                f"Tab never reached the options {options}; it went through {seen}"
+            )
+        for _ in options:
+            if self.page.evaluate(FOCUSED_NAME) == name:
+                self.press("Space")  # checks it, whether or not the arrows already did
+                return self
+            self.press("ArrowDown")
+        raise AssertionError(f"the arrow keys never reached {name!r}")
 
     def arrive_at(self, name):
         """Wait for the heading `name`; with JavaScript, htmx swaps it in and focuses it."""

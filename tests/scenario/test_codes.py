@@ -2,6 +2,8 @@
 
 import pytest
 
+from simulator.scenario import load_bytes
+
 from .helpers import BASE, check, codes, positions, replace
 
 
@@ -603,3 +605,145 @@ def test_a_repeated_cast_row_is_a_schema_error():
     """The cast is a list, and a list never repeats an item."""
     text = replace("flags:", "cast:\n  - victim: A\n  - victim: B\n  - victim: A\nflags:")
     assert positions(text) == [("schema", 16, 5)]
+
+
+# --- revision 2: critical, order, rewarded-error, images, text length, misspelt node keys ---
+
+
+def test_critical_on_a_cycle_is_score_cycle_at_its_critical_key():
+    """A critical choice on a cycle of states is score-cycle at its critical key."""
+    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
+    text = text.replace(
+        "        next: loop\n  done:",
+        "        next: loop\n        critical: true\n        feedback: No.\n"
+        "      - id: out\n        text: Out.\n        next: done\n  done:",
+    )
+    assert positions(text) == [("score-cycle", 43, 9)]
+
+
+def test_critical_false_on_a_cycle_is_allowed():
+    """critical: false is the default, and is no reason for score-cycle."""
+    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
+    text = text.replace(
+        "        next: loop\n  done:",
+        "        next: loop\n        critical: false\n"
+        "      - id: out\n        text: Out.\n        next: done\n  done:",
+    )
+    assert positions(text) == []
+
+
+def test_no_feedback_on_a_critical_choice_points_at_critical():
+    """A critical choice without feedback is no-feedback at its critical key."""
+    text = replace(
+        "        refs: [r1]\n",
+        "        refs: [r1]\n      - id: promise\n"
+        "        text: Promise.\n        next: done\n        critical: true\n",
+    )
+    assert positions(text) == [("no-feedback", 27, 9)]
+
+
+def test_rewarded_error_once_per_positive_value():
+    """An inappropriate or critical choice earns a warning at each positive score value."""
+    text = replace(
+        "        sharing: inappropriate\n",
+        "        sharing: inappropriate\n        score: {safety: 1}\n",
+    )
+    text = replace(
+        "        refs: [r1]\n",
+        "        refs: [r1]\n      - id: promise\n        text: Promise.\n        next: done\n"
+        "        critical: true\n        feedback: No.\n        score: {safety: 2}\n",
+        text,
+    )
+    found = check(text).problems
+    assert [(p.code, p.line, p.column, p.severity) for p in found] == [
+        ("rewarded-error", 29, 25, "warning"),
+        ("rewarded-error", 35, 25, "warning"),
+    ]
+    assert "critical choice earns 2 points of 'safety'" in found[0].message
+
+
+def test_a_non_positive_score_on_an_error_is_not_rewarded():
+    """Zero or negative points on an error earn no warning."""
+    text = replace(
+        "        sharing: inappropriate\n",
+        "        sharing: inappropriate\n        score: {safety: -1}\n",
+    )
+    assert positions(text) == []
+
+
+def test_a_critical_choice_makes_an_otherwise_passing_path_fail():
+    """When the only path reaching the mark is critical, the file is unpassable."""
+    text = replace(
+        "        score: {safety: 2}\n",
+        "        score: {safety: 2}\n        critical: true\n        feedback: No.\n",
+    )
+    report = check(text)
+    assert [(p.code, p.line) for p in report.problems] == [
+        ("unpassable", 14),
+        ("rewarded-error", 22),
+    ]
+    assert report.stats.passable is False
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "hint"),
+    [
+        ("    text: Hello.\n", "    text: Hello.\n    order: shufled\n", "did you mean"),
+        (
+            "        next: done\n        score",
+            "        next: done\n        critical: 'yes'\n        score",
+            "true/false",
+        ),
+    ],
+)
+def test_order_and_critical_take_only_their_values(old, new, hint):
+    """order is shuffled or fixed; critical is a YAML boolean."""
+    found = check(replace(old, new)).problems
+    assert [p.code for p in found] == ["schema"]
+    assert hint in found[0].message or "boolean" in found[0].message
+
+
+def test_markdown_images_are_refused_from_revision_2():
+    """A Markdown image is a schema error under revision 2 and allowed under revision 1."""
+    text = replace(
+        "    text: Hello.\n", "    text: 'Hello ![a door](https://example.org/a.png)'\n"
+    )
+    assert positions(text) == [("schema", 17, 11)]
+    assert "Markdown images are not allowed" in check(text).problems[0].message
+    old = load_bytes(text.encode(), "t.yaml", revision=1)
+    assert old.problems == [] and old.scenario.revision == 1
+
+
+def test_reference_style_markdown_images_are_refused_too():
+    """An image written by reference is refused like an inline one."""
+    text = replace(
+        "        feedback: No.\n",
+        "        feedback: |\n          See ![plan][p].\n\n          [p]: https://example.org/p.png\n",
+    )
+    assert [p.code for p in check(text).problems] == ["schema"]
+
+
+def test_text_over_20000_characters_is_refused_from_revision_2():
+    """A text value longer than 20,000 characters is a schema error at the value."""
+    long = "x" * 20_001
+    text = replace("    text: Hello.\n", f"    text: {long}\n")
+    found = check(text).problems
+    assert [(p.code, p.line, p.column) for p in found] == [("schema", 17, 11)]
+    assert "20,001 characters" in found[0].message and "20,000" in found[0].message
+    assert check(replace("    text: Hello.\n", f"    text: {'x' * 20_000}\n")).problems == []
+    assert load_bytes(text.encode(), "t.yaml", revision=1).problems == []
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"), [("choises", "choices"), ("nxt", "next"), ("ending", None)]
+)
+def test_a_misspelt_node_key_is_an_unknown_key_beside_bad_node(key, suggestion):
+    """A misspelt kind key is reported as unknown, with the key meant, and no knock-on warning."""
+    text = replace(
+        "  second:\n    text: Again.\n    choices:\n", f"  second:\n    text: Again.\n    {key}:\n"
+    )
+    found = check(text).problems
+    assert [(p.code, p.line) for p in found] == [("bad-node", 30), ("schema", 32)]
+    assert found[1].message.startswith(f"unknown key '{key}'")
+    if suggestion:  # 'ending' is 3 edits from 'end', beyond the format's max(2, len / 3)
+        assert found[1].message.endswith(f"did you mean '{suggestion}'?")
