@@ -36,7 +36,7 @@ browser-deps:
 # `database_url` fixture) again on a throwaway PostgreSQL cluster that the tests start
 # and stop themselves (tests/postgres.py). Both runs always run; either failing fails.
 test: install browser-deps db-deps
-	$(BIN)/ruff check simulator tests bench
+	$(BIN)/ruff check simulator tests bench scripts
 	status=0; \
 	$(BIN)/python -m pytest || status=1; \
 	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser || status=1; \
@@ -46,7 +46,9 @@ test: install browser-deps db-deps
 db-deps:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
 
-# Rebuild the vendored front end in static/ (needs npm; the output is committed).
+# Rebuild the vendored front end in static/ and its hashed build in static/dist (needs
+# npm; the output is committed). After editing static/app.js alone, scripts/hash_static.py
+# is enough.
 static:
 	scripts/build-static.sh
 

@@ -15,6 +15,7 @@ removed, on any exit.
 """
 
 import argparse
+import json
 import os
 import platform
 import pwd
@@ -44,7 +45,9 @@ from postgres import Cluster, free_port  # noqa: E402  (tests/postgres.py)
 BIN = Path(sys.executable).parent
 PASSWORD = "load bench password"
 HOST = "127.0.0.1"
-STATIC_PATH = "/static/favicon.svg"
+# The favicon under its hashed name, as the pages link it (simulator/assets.py).
+MANIFEST = json.loads((ROOT / "static" / "dist" / "manifest.json").read_text())
+STATIC_PATH = f"/static/{MANIFEST['favicon.svg']}"
 DOUBLE_SUBMIT_RATE = 0.15
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 STEP = re.compile(r'name="step" value="(\d+)"')

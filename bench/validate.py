@@ -23,6 +23,10 @@ Three parts, all generated in memory:
     the limit, to show ``too-large`` comes back and how quickly.
 (c) A "billion laughs" file (nested aliases) must be refused with ``unsafe-yaml`` at once,
     with little memory.
+(d) Verdicts: the engine's ``Judge`` (explored states and capped Pareto fronts, built once
+    per scenario and process, so that feedback and the debrief can say whether a choice
+    cost the pass) against validating the same file, for the bundled library and for
+    generated DAGs. Goal: building a Judge costs at most half of validating the file.
 
 Exit status is 0 unless ``--strict`` is given and a goal is missed.
 """
@@ -363,6 +367,34 @@ def part_c() -> bool:
     return good
 
 
+JUDGE_GOAL = 0.5
+
+
+def part_d(quick: bool) -> bool:
+    """Time building the engine's Judge against validating the same scenario."""
+    from simulator import engine
+
+    print()
+    print("(d) Verdicts: building engine.Judge vs validating the same file (load_bytes)")
+    header = f"{'scenario':<28} {'bytes':>9} {'validate s':>11} {'judge s':>9} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    library = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml"))
+    cases = [(path.stem, path.read_bytes()) for path in library]
+    cases += [(f"dag-{n}", dag_scenario(n)) for n in ((100, 300) if quick else (100, 300, 1000))]
+    worst = 0.0
+    for name, text in cases:
+        validate, _, report = timed(lambda text=text: load_bytes(text, "bench.yaml"), 3)
+        judge, _, _ = timed(lambda scenario=report.scenario: engine.Judge(scenario), 3)
+        worst = max(worst, judge / validate)
+        print(
+            f"{name:<28} {len(text):>9,} {validate:>11.4f} {judge:>9.4f} {judge / validate:>6.2f}"
+        )
+    good = worst <= JUDGE_GOAL
+    print(f"    worst ratio {worst:.2f} (goal <= {JUDGE_GOAL}): {'PASS' if good else 'FAIL'}")
+    return good
+
+
 def main(argv=None) -> int:
     """Run the benchmark and print its tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -381,7 +413,13 @@ def main(argv=None) -> int:
         "validation time / yaml.safe_load time on the same bytes.\n"
     )
     began = time.perf_counter()
-    results = [part_a(args.quick), part_a3(args.quick), part_b(args.quick), part_c()]
+    results = [
+        part_a(args.quick),
+        part_a3(args.quick),
+        part_b(args.quick),
+        part_c(),
+        part_d(args.quick),
+    ]
     print(
         f"\nAll goals met: {'yes' if all(results) else 'NO'} "
         f"(total {time.perf_counter() - began:.0f} s)"

@@ -25,3 +25,6 @@ if grep -Eq 'GDS Transport|/fonts/|\.woff' static/govuk.css; then
   exit 1
 fi
 echo "Built static/govuk.css, static/govuk-frontend.min.js and static/htmx.min.js"
+
+# The hashed, compressed copies the app serves, and their manifest (static/dist).
+"${PYTHON:-.venv/bin/python}" scripts/hash_static.py

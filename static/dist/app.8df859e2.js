@@ -1,0 +1,74 @@
+// Safe to Report's own script: a progressive enhancement over working links and forms.
+//
+// Loaded as a module, so it runs after the page has parsed and only in browsers
+// GOV.UK Frontend supports. Every page works without it.
+import { initAll } from "./govuk-frontend.min.61e9fa4a.js";
+
+// Keep no copy of pages in the browser's storage (officers may share computers, and
+// scenario text and reasons typed would linger there); Back and Forward reload the page from
+// the server instead, which always shows where an attempt really stands. Nothing
+// here needs htmx to evaluate code, run scripts in swapped content, or add styles.
+if (window.htmx) {
+  Object.assign(window.htmx.config, {
+    historyCacheSize: 0,
+    refreshOnHistoryMiss: true,
+    allowEval: false,
+    allowScriptTags: false,
+    includeIndicatorStyles: false,
+  });
+}
+
+initAll();
+
+// The server answers htmx with a fragment of the page, but some answers are whole
+// pages: the sign-in page after a session ends, or an error page. Never nest a whole
+// page inside the play region. Go to a page the server redirected to as an ordinary
+// page load; put an error page's <main> in place of ours (htmx would otherwise show
+// nothing for 4xx and 5xx answers). A form with errors (422) comes as a fragment and
+// swaps like any other.
+const WHOLE_PAGE = /^\s*<!doctype html/i;
+
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const detail = event.detail;
+  const failed = detail.xhr.status >= 400;
+  if (!WHOLE_PAGE.test(detail.serverResponse)) {
+    if (failed) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+    return;
+  }
+  if (!failed) {
+    detail.shouldSwap = false;
+    window.location.assign(detail.xhr.responseURL);
+    return;
+  }
+  detail.shouldSwap = true;
+  detail.isError = false;
+  detail.target = document.getElementById("main-content");
+  detail.selectOverride = "#main-content";
+  detail.swapOverride = "outerHTML";
+});
+
+// Move focus to the swapped-in content's notice or main heading so that screen readers
+// announce the new step and keyboard users carry on from there. An error
+// summary takes focus itself when GOV.UK Frontend starts it.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const region = event.target;
+  if (!(region instanceof Element) || !region.isConnected) {
+    return;
+  }
+  initAll({ scope: region });
+  if (region.querySelector(".govuk-error-summary")) {
+    return;
+  }
+  // A notice (such as "nothing was recorded") comes before the heading: start there, so
+  // that it is read first and the heading follows.
+  const target =
+    region.querySelector(".govuk-notification-banner") ||
+    (region.matches("h1") ? region : region.querySelector("h1"));
+  if (target) {
+    target.setAttribute("tabindex", "-1");
+    target.focus();
+  }
+});
