@@ -14,16 +14,18 @@ TEXT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
 
 def create_app(test_config=None):
     """Create and configure the Flask application."""
+    # No static route of Flask's own: simulator/assets.py serves the hashed build of static/.
     app = Flask(
         __name__,
         instance_relative_config=True,
         template_folder="../templates",
-        static_folder="../static",
+        static_folder=None,
     )
     app.config.from_mapping(
         DATABASE_URL="sqlite:///simulator.sqlite",
         SCENARIOS_DIR=str(PROJECT_ROOT / "scenarios"),
         MIGRATIONS_DIR=str(PROJECT_ROOT / "migrations"),
+        ASSETS_DIR=str(PROJECT_ROOT / "static" / "dist"),
         ENV="production",
         SYNC_LIBRARY_ON_START=True,
         SESSION_COOKIE_SECURE=True,
@@ -70,15 +72,31 @@ def configure_secret_key(app):
     if is_development(app):
         app.config["SECRET_KEY"] = development_secret_key(app)
         return
-    if click.get_current_context(silent=True) is None:
-        raise RuntimeError(
-            "SIMULATOR_SECRET_KEY is not set. Set it to a long random string "
-            "(for example the output of: python -c 'import secrets; print(secrets.token_hex())'), "
-            "or set SIMULATOR_ENV=development on a developer's machine."
-        )
+    context = click.get_current_context(silent=True)
+    if context is None:
+        raise RuntimeError(MISSING_KEY)
+    if starts_a_server(context):
+        raise click.ClickException(MISSING_KEY)  # printed as one line, with no traceback
     # Command-line tools that never sign anyone in (validate, db upgrade) need no key;
-    # a server started this way refuses every request until one is set.
+    # any server started some other way still refuses every request until one is set.
     app.before_request(refuse_without_secret_key)
+
+
+MISSING_KEY = (
+    "SIMULATOR_SECRET_KEY is not set. Set it to a long random string "
+    "(for example the output of: python -c 'import secrets; print(secrets.token_hex())'), "
+    "or set SIMULATOR_ENV=development on a developer's machine."
+)
+SERVER_COMMANDS = ("run", "shell")
+
+
+def starts_a_server(context):
+    """Say whether the command being run (`flask run`, say) would serve or use sessions."""
+    while context is not None:
+        if context.info_name in SERVER_COMMANDS:
+            return True
+        context = context.parent
+    return False
 
 
 def refuse_without_secret_key():
@@ -99,8 +117,9 @@ def development_secret_key(app):
 
 def register_extensions(app):
     """Bind the module-level extensions to the app."""
-    from . import db, web
+    from . import assets, db, web
 
+    assets.init_app(app)
     db.init_app(app)
     web.init_app(app)
 

@@ -95,9 +95,42 @@ def user_attempts(user_id, scenario_key=None):
 
 
 def in_progress(attempts):
-    """Return the latest unfinished attempt among these, or None."""
-    unfinished = [a for a in attempts if a.finished_at is None]
+    """Return the latest attempt among these that is neither finished nor abandoned, or None."""
+    unfinished = [a for a in attempts if a.finished_at is None and a.abandoned_at is None]
     return unfinished[-1] if unfinished else None
+
+
+def status(attempt):
+    """Say where an attempt stands: in progress, abandoned, passed or not passed."""
+    if attempt.abandoned_at is not None:
+        return "abandoned"
+    if attempt.finished_at is None:
+        return "in progress"
+    return "passed" if attempt.passed else "not passed"
+
+
+def abandon(attempt):
+    """Give up a practice attempt in progress; return whether it was abandoned now."""
+    if attempt.mode != "practice" or attempt.finished_at or attempt.abandoned_at:
+        return False
+    attempt.abandoned_at = utcnow()
+    db.session.add(attempt)
+    db.session.commit()
+    return True
+
+
+def awaiting_feedback(progress):
+    """Return the number of the decision whose feedback was left unread, or None.
+
+    That is the last step, when it was a decision and the node after it was never shown:
+    the person left on its feedback page, so Resume goes back there.
+    """
+    steps, attempt = progress.steps, progress.attempt
+    if not steps or not steps[-1].is_decision or attempt.mode != "practice":
+        return None
+    if attempt.shown_step == progress.next_step_number or attempt.finished_at is not None:
+        return None
+    return len(steps)
 
 
 def best_attempt(attempts):

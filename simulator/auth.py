@@ -66,7 +66,7 @@ def load_user():
     user_id = session.get("user_id")
     g.user = db.session.get(User, user_id) if user_id is not None else None
     view = current_app.view_functions.get(request.endpoint)
-    if view is not None and request.endpoint != "static":
+    if view is not None:
         if getattr(view, "allowed_roles", None) is None:
             current_app.logger.error("View %s declares no access rule", request.endpoint)
             abort(403)

@@ -1,6 +1,6 @@
 """What feedback and the debrief show, built from a scenario and an attempt's step log."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import engine
 from .rendering import filled, filled_markdown
@@ -15,12 +15,62 @@ NDM_STAGES = {
 OTHER_STAGE = "Other decisions"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Verdict:
-    """Whether a choice was a good one, in a word and a sentence."""
+    """An engine verdict, with its tag colour kind and its sentence."""
 
+    key: str  # one of engine.VERDICTS
     kind: str  # "good", "better-available", "poor" or "critical"
     title: str
+    would: str  # the same verdict said of an option that was not taken
+
+    @property
+    def good(self) -> bool:
+        """Return whether this is the verdict of a good choice."""
+        return self.key == engine.GOOD
+
+
+VERDICTS = {
+    engine.INAPPROPRIATE_SHARE: Verdict(
+        engine.INAPPROPRIATE_SHARE,
+        "critical",
+        "This choice shared immigration information inappropriately",
+        "Would have shared immigration information inappropriately",
+    ),
+    engine.CRITICAL: Verdict(
+        engine.CRITICAL,
+        "critical",
+        "A critical error: this choice fails the attempt",
+        "Would have been a critical error",
+    ),
+    engine.COSTS_THE_PASS: Verdict(
+        engine.COSTS_THE_PASS,
+        "poor",
+        "This choice cost you the pass",
+        "Would have cost the pass",
+    ),
+    engine.BETTER_AVAILABLE: Verdict(
+        engine.BETTER_AVAILABLE,
+        "better-available",
+        "A better option was available",
+        "A better option was available",
+    ),
+    engine.GOOD: Verdict(engine.GOOD, "good", "A good choice", "A good choice"),
+}
+SEVERITY = list(engine.VERDICTS)  # most serious first
+WORK_ON_LIMIT = 3
+
+
+@dataclass
+class Option:
+    """One option a decision offered, with what it would have meant."""
+
+    text: str
+    verdict: Verdict
+    chosen: bool
+    feedback: object
+    references: list
+    points: int  # its points over all dimensions, to pick the best of the good ones
 
 
 @dataclass
@@ -35,21 +85,30 @@ class Decision:
     sharing: str | None
     feedback: object
     references: list
-    alternatives: list
+    options: list  # every option offered, in the order the attempt showed them
+    asked_reason: bool
     rationale: str | None
     elapsed_ms: int
     ndm: str | None
+    losses: dict = field(default_factory=dict)  # dimension -> points below the best option
 
+    @property
+    def alternatives(self):
+        """Return the options offered beside the one chosen."""
+        return [option for option in self.options if not option.chosen]
 
-VERDICTS = {
-    engine.INAPPROPRIATE_SHARE: Verdict(
-        "critical", "This choice shared immigration information inappropriately"
-    ),
-    engine.CRITICAL: Verdict("critical", "A critical error: this choice fails the attempt"),
-    engine.COSTS_THE_PASS: Verdict("poor", "This choice cost you the pass"),
-    engine.BETTER_AVAILABLE: Verdict("better-available", "A better option was available"),
-    engine.GOOD: Verdict("good", "A good choice"),
-}
+    @property
+    def stage(self):
+        """Return the National Decision Model stage's name, or None."""
+        return NDM_STAGES.get(self.ndm)
+
+    @property
+    def better(self):
+        """Return the option to learn from: the good option worth most, else the least bad."""
+        others = self.alternatives
+        if not others:
+            return None
+        return max(others, key=lambda o: (SEVERITY.index(o.verdict.key), o.points))
 
 
 def references_for(scenario, choice):
@@ -70,16 +129,13 @@ def decisions(scenario, steps, row, seed, rule):
         if node.kind != "decision":
             continue
         shown = engine.shown_choices(scenario, judgement.state, seed, rule)
-        options = dict((c.id, v) for c, v in judgement.offered)
-        result.append(
-            decision(scenario, step, node, judgement, shown, options, row, len(result) + 1)
-        )
+        result.append(decision(scenario, step, node, judgement, shown, row, len(result) + 1))
     return result
 
 
-def decision(scenario, step, node, judgement, shown, options, row, ordinal):
+def decision(scenario, step, node, judgement, shown, row, ordinal):
     """Describe one decision."""
-    choice = judgement.choice
+    choice, verdicts = judgement.choice, dict((c.id, v) for c, v in judgement.offered)
     return Decision(
         number=step.step_number + 1,
         ordinal=ordinal,
@@ -89,19 +145,58 @@ def decision(scenario, step, node, judgement, shown, options, row, ordinal):
         sharing=choice.sharing,
         feedback=filled_markdown(choice.feedback, row),
         references=references_for(scenario, choice),
-        alternatives=[
-            {
-                "text": filled(c.text, row),
-                "feedback": filled_markdown(c.feedback, row),
-                "verdict": VERDICTS[options[c.id]],
-            }
+        options=[
+            Option(
+                text=filled(c.text, row),
+                verdict=VERDICTS[verdicts[c.id]],
+                chosen=c.id == choice.id,
+                feedback=filled_markdown(c.feedback, row),
+                references=references_for(scenario, c),
+                points=sum(c.score.values()),
+            )
             for c in shown
-            if c.id != choice.id
         ],
+        asked_reason=node.rationale != "none",
         rationale=step.rationale,
         elapsed_ms=step.elapsed_ms,
         ndm=node.ndm,
+        losses=losses(scenario, choice, shown),
     )
+
+
+def losses(scenario, choice, offered):
+    """Return, per dimension, how many points the choice scored below the best option offered.
+
+    Only options that fail nothing count as the best: points never excuse an error.
+    """
+    safe = [c for c in offered if not c.fails]
+    found = {}
+    for key in scenario.dimensions:
+        best = max((c.score.get(key, 0) for c in safe), default=0)
+        lost = best - choice.score.get(key, 0)
+        if lost > 0:
+            found[key] = lost
+    return found
+
+
+def work_on(log):
+    """Return the decisions that cost the most, most serious first, at most WORK_ON_LIMIT.
+
+    Order: inappropriate shares, critical errors, choices that cost the pass, then those
+    where a better option was available; within each, the most points lost first.
+    """
+    weak = [d for d in log if not d.verdict.good]
+    weak.sort(key=lambda d: (SEVERITY.index(d.verdict.key), -sum(d.losses.values()), d.ordinal))
+    return weak[:WORK_ON_LIMIT], max(0, len(weak) - WORK_ON_LIMIT)
+
+
+def score_reasons(log, result):
+    """Return, per dimension key, the decisions that lost points in it, most lost first."""
+    reasons = {}
+    for dimension in result.dimensions:
+        lost = [(d.ordinal, d.losses[dimension.key]) for d in log if dimension.key in d.losses]
+        reasons[dimension.key] = sorted(lost, key=lambda pair: (-pair[1], pair[0]))
+    return reasons
 
 
 def grouped_by_stage(log):

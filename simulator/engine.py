@@ -307,6 +307,31 @@ class Judge:
         self.dims = list(needs)
         self.need = tuple(needs[d] for d in self.dims)
         self.fronts = search.fronts(self.dims, self.need)
+        self._steps = None
+
+    def steps_left(self, state: State) -> tuple[int, int | None]:
+        """Return the fewest and most steps from ``state`` to an ending (most None: unbounded)."""
+        if self._steps is None:
+            self._steps = self._steps_to_end()
+        number = self.analysis.state_of(state.node, state.flags)
+        if number is None:
+            return 0, 0
+        return self._steps[self.analysis.component[number]]
+
+    def _steps_to_end(self) -> list[tuple[int, int | None]]:
+        """Return, per component, the fewest and most steps to an ending."""
+        analysis = self.analysis
+        steps: list = [None] * analysis.count
+        for comp in range(analysis.count):
+            if not analysis.can_end[comp] or analysis.is_ending_comp(comp):
+                steps[comp] = (0, 0)
+                continue
+            ways = [steps[target] for target, _ in analysis.successors(comp)]
+            fewest = 1 + min(w[0] for w in ways)
+            longest = [w[1] for w in ways]
+            unbounded = analysis.cyclic[comp] or None in longest
+            steps[comp] = (fewest, None if unbounded else 1 + max(longest))
+        return steps
 
     def can_pass(self, state: State, raw: Mapping[str, int]) -> bool:
         """Return whether, at ``state`` with the raw scores ``raw`` so far, a pass is reachable.
@@ -403,3 +428,11 @@ def judge_for(scenario: Scenario) -> Judge:
 def verdicts(scenario: Scenario, choice_ids: Sequence[str]) -> list[Judged]:
     """Return the verdict of each choice on the path ``choice_ids`` (see ``Judge.judge``)."""
     return judge_for(scenario).judge(choice_ids)
+
+
+def steps_left(scenario: Scenario, state: State) -> tuple[int, int | None]:
+    """Return the fewest and most steps still to take from ``state`` to an ending.
+
+    The most is None where a cycle of states can be repeated on the way.
+    """
+    return judge_for(scenario).steps_left(state)

@@ -107,6 +107,8 @@ class Attempt(SQLModel, table=True):
     # the time spent reading the previous feedback.
     shown_step: int | None = None
     shown_at: datetime | None = None
+    # A practice attempt the person chose to give up; it never finishes or counts.
+    abandoned_at: datetime | None = None
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     ending: str | None = Field(default=None, max_length=64)

@@ -28,20 +28,36 @@ FORGED_NOTICE = "That option is not available at this point, so nothing was reco
 @bp.get("/")
 @allow(*ANY_ROLE)
 def catalogue():
-    """List the scenarios offered, with the person's own status for each."""
+    """List the scenarios offered, those in progress first, then by title."""
     mine = attempts.user_attempts(g.user.id)
     entries = []
     for version in library.offered_versions():
         own = [a for a in mine if a.scenario_key == version.scenario_key]
+        unfinished = attempts.in_progress(own)
         entries.append(
             {
                 "version": version,
                 "audience": version.audience.split(","),
-                "in_progress": attempts.in_progress(own),
+                "in_progress": unfinished,
+                "resume_url": resume_url(unfinished) if unfinished else None,
                 "best": attempts.best_attempt(own),
             }
         )
+    entries.sort(key=lambda e: (e["in_progress"] is None, title_key(e["version"].title)))
     return render_template("play/catalogue.html", entries=entries)
+
+
+def title_key(title):
+    """Return a title's sort key: letters and digits only, ignoring case and leading quotes."""
+    return "".join(ch for ch in title.casefold() if ch.isalnum() or ch.isspace()).strip()
+
+
+def resume_url(attempt):
+    """Return where Resume leads: feedback left unread, else the current node."""
+    number = attempts.awaiting_feedback(attempts.progress_of(attempt))
+    if number is not None:
+        return url_for("play.feedback", attempt_id=attempt.id, number=number)
+    return url_for("play.play", attempt_id=attempt.id)
 
 
 @bp.get("/scenarios/<key>")
@@ -50,11 +66,14 @@ def briefing(key):
     """Show what a scenario asks of the officer and how it is scored, then Start."""
     version = library.offered_version(key)
     own = attempts.user_attempts(g.user.id, key)
+    unfinished = attempts.in_progress(own)
     return render_template(
         "play/briefing.html",
         version=version,
         scenario=library.scenario_for(version),
-        in_progress=attempts.in_progress(own),
+        in_progress=unfinished,
+        resume_url=resume_url(unfinished) if unfinished else None,
+        history=[(a, attempts.status(a)) for a in reversed(own)],
         next_number=attempts.next_attempt_number(g.user.id, key),
     )
 
@@ -68,7 +87,7 @@ def start(key):
     unfinished = attempts.in_progress(own)
     if unfinished is not None:
         flash("You already have this scenario in progress. Carry on where you left off.", "info")
-        return redirect(url_for("play.play", attempt_id=unfinished.id), 303)
+        return redirect(resume_url(unfinished), 303)
     expected = attempts.next_attempt_number(g.user.id, key)
     if request.form.get("number") != str(expected):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
@@ -93,6 +112,8 @@ def already_started(own):
 def play(attempt_id):
     """Show the attempt's current node."""
     attempt = attempts.own_attempt(attempt_id)
+    if attempt.abandoned_at is not None:
+        return abandoned(attempt)
     if attempt.finished_at is not None:
         return redirect(url_for("play.debrief_page", attempt_id=attempt.id), 303)
     progress = attempts.progress_of(attempt)
@@ -100,10 +121,30 @@ def play(attempt_id):
     return render_node(progress)
 
 
+@bp.post("/attempts/<int:attempt_id>/abandon")
+@allow(*ANY_ROLE)
+def abandon(attempt_id):
+    """Give up a practice attempt in progress, so the next Start begins afresh."""
+    attempt = attempts.own_attempt(attempt_id)
+    if attempts.abandon(attempt):
+        flash("You abandoned that attempt. It does not count; start again when you are ready.")
+    return redirect(url_for("play.briefing", key=attempt.scenario_key), 303)
+
+
+def abandoned(attempt):
+    """Send a request about an abandoned attempt to the scenario's briefing, saying why."""
+    db.session.rollback()
+    flash("That attempt was abandoned, so nothing was recorded. You can start again.", "info")
+    return redirect(url_for("play.briefing", key=attempt.scenario_key), 303)
+
+
 def render_node(progress, errors=None, chosen=None, rationale="", status=200):
     """Render the play screen for the node the attempt is at."""
     node, row = progress.node, progress.row
+    fewest, most = engine.steps_left(progress.scenario, progress.state)
     context = {
+        "steps_left": (fewest, most),
+        "rationale_max": attempts.RATIONALE_MAX,
         "attempt": progress.attempt,
         "scenario": progress.scenario,
         "node": node,
@@ -134,6 +175,8 @@ def picture(version, node, row):
 def take_step(attempt_id):
     """Record one choice, exactly once, and show what follows."""
     attempt = attempts.own_attempt(attempt_id)
+    if attempt.abandoned_at is not None:
+        return abandoned(attempt)
     progress = attempts.progress_of(attempt)
     posted = request.form.get("step", "")
     if attempt.finished_at is not None or posted != str(progress.next_step_number):
@@ -154,7 +197,18 @@ def take_step(attempt_id):
         )
     except attempts.StepConflict:
         return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
-    return redirect(after_step(attempt, step), 303)
+    return redirect(after_step(attempt, step, has_feedback(progress, choice)), 303)
+
+
+def has_feedback(progress, choice):
+    """Say whether a choice just taken has anything to say: feedback, or a verdict not good.
+
+    A good choice with no feedback goes straight on to what follows.
+    """
+    if choice.feedback or progress.node.kind != "decision":
+        return bool(choice.feedback)
+    judged = engine.verdicts(progress.scenario, [*progress.choice_ids, choice.id])
+    return judged[-1].verdict != engine.GOOD
 
 
 def step_errors(node, choice_id, rationale):
@@ -169,9 +223,9 @@ def step_errors(node, choice_id, rationale):
     return errors
 
 
-def after_step(attempt, step):
+def after_step(attempt, step, feedback=True):
     """Return where to go once a step is recorded."""
-    if step.is_decision and attempt.mode == "practice":
+    if step.is_decision and attempt.mode == "practice" and feedback:
         return url_for("play.feedback", attempt_id=attempt.id, number=step.step_number + 1)
     if attempt.finished_at is not None:
         return url_for("play.debrief_page", attempt_id=attempt.id)
@@ -218,6 +272,7 @@ def feedback(attempt_id, number):
         decision=log[-1],
         finished=finished,
         next_url=url_for("play.debrief_page" if finished else "play.play", attempt_id=attempt.id),
+        latest=number == len(progress.steps),
     )
 
 
@@ -235,6 +290,8 @@ def debrief_page(attempt_id):
         current_app.logger.error("Attempt %s: stored result differs from its log", attempt.id)
     ending = scenario.nodes[result.ending]
     log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
+    work_on, more_to_work_on = debrief.work_on(log)
+    by_stage = request.args.get("view") == "stage"
     return render_page(
         "play/debrief.html",
         attempt=attempt,
@@ -248,7 +305,12 @@ def debrief_page(attempt_id):
         ending_debrief=filled_markdown(ending.end.debrief, row),
         failed_choices=debrief.failed_sharing_choices(scenario, result, row),
         critical_errors=debrief.critical_errors(scenario, result, row),
-        groups=debrief.grouped_by_stage(log),
+        log=log,
+        by_stage=by_stage,
+        groups=debrief.grouped_by_stage(log) if by_stage else [(None, log)],
+        work_on=work_on,
+        more_to_work_on=more_to_work_on,
+        score_reasons=debrief.score_reasons(log, result),
         decision_count=len(log),
         next_number=attempts.next_attempt_number(g.user.id, attempt.scenario_key),
         offered=library.is_offered(attempt.scenario_key),

@@ -1,6 +1,8 @@
 """Safe Markdown for scenario text: raw HTML is escaped and cast values stay literal."""
 
 import re
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -66,3 +68,16 @@ def filled_markdown(text, row):
 def filled(text, row):
     """Fill placeholders in plain text (the template escapes it)."""
     return engine.fill(text, row) if text else text
+
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def london(moment):
+    """Show a stored UTC time as the date and time in London, e.g. '1 December 2026, 09:05'."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y, %H:%M}"

@@ -24,6 +24,7 @@ def init_app(app):
     csrf.init_app(app)
     htmx.init_app(app)
     app.add_template_filter(rendering.markdown, "markdown")
+    app.add_template_filter(rendering.london, "london")
     app.add_template_global(VERDICT_TAGS, "verdict_tags")
     app.after_request(vary_on_htmx)
     app.after_request(security_headers)

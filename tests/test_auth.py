@@ -146,8 +146,6 @@ def test_every_role_can_play(client, app, role):
 def test_every_route_declares_who_may_use_it(app):
     """No view is reachable without an explicit access rule."""
     for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "allowed_roles", None), rule.endpoint
 

@@ -4,7 +4,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from simulator.debrief import OTHER_STAGE, duration, grouped_by_stage
+from simulator import engine
+from simulator.debrief import (
+    OTHER_STAGE,
+    VERDICTS,
+    Decision,
+    Option,
+    duration,
+    grouped_by_stage,
+)
 
 
 def test_grouped_by_stage_in_model_order():
@@ -32,3 +40,34 @@ def test_untagged_log_is_one_group():
 def test_duration(ms, words):
     """Time taken reads plainly."""
     assert duration(ms) == words
+
+
+def option(key, points, chosen=False):
+    """Return an option of a decision with the engine verdict ``key``."""
+    return Option(f"{key} {points}", VERDICTS[key], chosen, None, [], points)
+
+
+def test_the_better_option_is_the_good_one_worth_most():
+    """What to work on names the good option worth most, never a worse one."""
+    chosen = option(engine.INAPPROPRIATE_SHARE, 0, chosen=True)
+    options = [
+        chosen,
+        option(engine.CRITICAL, 3),
+        option(engine.GOOD, 1),
+        option(engine.GOOD, 4),
+        option(engine.BETTER_AVAILABLE, 5),
+    ]
+    decision = Decision(
+        1, 1, "Q", "C", chosen.verdict, None, None, [], options, False, None, 0, None
+    )
+    assert decision.better.text == "good 4"
+
+
+def test_without_a_good_option_the_least_bad_is_named():
+    """Where no option offered was good, the least serious verdict wins."""
+    chosen = option(engine.CRITICAL, 0, chosen=True)
+    options = [chosen, option(engine.INAPPROPRIATE_SHARE, 2), option(engine.COSTS_THE_PASS, 1)]
+    decision = Decision(
+        1, 1, "Q", "C", chosen.verdict, None, None, [], options, False, None, 0, None
+    )
+    assert decision.better.text == "costs the pass 1"

@@ -111,3 +111,27 @@ def test_command_line_without_secret_key(monkeypatch, tmp_path, caplog):
     assert response.status_code == 500
     assert "SIMULATOR_SECRET_KEY" in caplog.text
     assert "SIMULATOR_SECRET_KEY" not in response.get_data(as_text=True)
+
+
+def test_flask_run_without_a_secret_key_refuses_to_start(tmp_path):
+    """`flask run` outside development stops at once, saying which variable to set."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMULATOR_")}
+    env["SIMULATOR_DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    flask = Path(sys.executable).with_name("flask")
+    done = subprocess.run(
+        [str(flask), "run", "--port", "0"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SIMULATOR_SECRET_KEY is not set" in done.stderr
+    assert "SIMULATOR_ENV=development" in done.stderr
+    assert "Traceback" not in done.stderr

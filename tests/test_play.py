@@ -373,8 +373,9 @@ class TestDebrief:
         play_through(signed_in, url, BEST_PATH)
         page = text_of(signed_in.get(url + "/debrief"))
         assert "Victim safeguarded" in page
-        assert "You did not share the victim’s immigration information inappropriately" in page
-        assert "3 of 3" in page and "100%" in page and "50%" in page
+        assert "You did not share anyone’s immigration information inappropriately" in page
+        assert "3 points (range" in page and "100%" in page and "50%" in page
+        assert "Nothing stands out: every decision was a good one." in page
         assert "She agrees to a referral to a specialist service." in page
         assert "Try again" in page and 'name="number" value="2"' in page
 
@@ -389,21 +390,70 @@ class TestDebrief:
         assert "Not passed" in page
         assert "She closes the door." in page and "Victim withdraws" in page
 
-    def test_decision_log(self, signed_in):
-        """The log shows each decision by NDM stage, leaving steps out."""
+    def test_decision_log_tells_the_story_in_order(self, signed_in):
+        """The log lists decisions in the order taken, each tagged with its NDM stage,
+        every option with its verdict, and steps left out."""
         url = start(signed_in)
         play_through(signed_in, url, CHECK_PATH, rationale="I wanted to be sure.")
         page = text_of(signed_in.get(url + "/debrief"))
-        information = page.index("Gather information and intelligence")
-        threat = page.index("Assess threat and risk")
-        assert information < page.index("You chose:", information) < threat
-        assert "Run her name through immigration systems" in page[information:threat]
-        assert "Decision 2" in page and "Decision 3" not in page
-        assert "You step into the hallway" not in page
-        assert "Also offered:" in page and "Arrange a professional Somali interpreter" in page
-        assert page.count("I wanted to be sure.") == 2
-        assert "Time taken:" in page
-        assert "Doubts about status are no reason to check or share it." in page
+        log = page[page.index("Your decisions") :]
+        first, second = log.index("Decision 1"), log.index("Decision 2")
+        assert first < log.index("Gather information and intelligence") < second
+        assert second < log.index("Assess threat and risk")
+        assert "Run her name through immigration systems" in log[first:second]
+        assert "Decision 3" not in log and "You step into the hallway" not in page
+        assert "The other options" in log and "Arrange a professional Somali interpreter" in log
+        assert "A good choice" in log[first:second]  # the interpreter, which was not taken
+        assert "I wanted to be sure." in log
+        assert "Time taken:" in log
+        assert "Doubts about status are no reason to check or share it." in log
+
+    def test_grouped_by_stage_on_request(self, signed_in):
+        """?view=stage groups the log under the model's stage headings."""
+        url = start(signed_in)
+        play_through(signed_in, url, CHECK_PATH)
+        page = text_of(signed_in.get(url + "/debrief?view=stage"))
+        log = page[page.index("Your decisions") :]
+        information = log.index("Gather information and intelligence")
+        assert information < log.index("Decision 1") < log.index("Assess threat and risk")
+        assert "Show them in the order you took them" in log
+
+    def test_what_to_work_on_names_the_better_option(self, signed_in):
+        """The costliest decisions come first, each with the better option and why."""
+        url = start(signed_in)
+        play_through(signed_in, url, CHECK_PATH)
+        page = text_of(signed_in.get(url + "/debrief"))
+        section = page[page.index("What to work on") : page.index("Your scores")]
+        assert "This choice shared immigration information inappropriately" in section
+        assert "A better option:" in section
+        assert "Arrange a professional Somali interpreter" in section
+        assert "A professional interpreter lets Amina speak freely." in section
+
+    def test_good_decisions_are_folded_and_reasons_shown_only_where_asked(
+        self, scenarios_dir, make_app
+    ):
+        """A good decision sits in a closed details element; no empty reason is shown
+        for a decision that asked for none."""
+        write_scenario(scenarios_dir, text=doorstep().replace("    rationale: required\n", ""))
+        app = make_app()
+        gen_user(app, "trainee")
+        client = app.test_client()
+        sign_in(client)
+        url = start(client)
+        play_through(client, url, BEST_PATH, rationale="")
+        page = text_of(client.get(url + "/debrief"))
+        log = page[page.index("Your decisions") :]
+        assert log.count(". A good choice:") == 2
+        assert log.count("Your reason:") == 1  # only the first decision asks for one
+        assert "None written." in log
+
+    def test_score_table_says_where_points_were_lost(self, signed_in):
+        """Each dimension names the decisions that scored below the best option there."""
+        url = start(signed_in)
+        play_through(signed_in, url, CHECK_PATH)
+        page = text_of(signed_in.get(url + "/debrief"))
+        table = page[page.index("Your scores") : page.index("What happened next")]
+        assert 'href="#decision-1">decision 1</a> (2 points)' in table
 
     def test_no_try_again_when_withdrawn(self, signed_in, scenarios_dir, make_app):
         """Once a scenario is withdrawn its debrief still shows, without Try again."""

@@ -168,7 +168,7 @@ def test_debrief_lists_the_other_options_with_verdicts_in_the_order_shown(
     page = signed_in.get(f"{url}/debrief").get_data(as_text=True)
     positions = [page.index(text) for text in others]
     assert positions == sorted(positions)
-    assert "A critical error: this choice fails the attempt" in page  # the promise, not taken
+    assert "Would have been a critical error" in page  # the promise, not taken
 
 
 def test_time_to_decide_leaves_out_reading_feedback(app, signed_in, monkeypatch):

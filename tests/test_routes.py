@@ -13,7 +13,7 @@ GET_ROUTES = [
     "/attempts/1/debrief",
     "/versions/1/images/door.png",
 ]
-POST_ROUTES = ["/sign-out", "/scenarios/doorstep/attempts", "/attempts/1"]
+POST_ROUTES = ["/sign-out", "/scenarios/doorstep/attempts", "/attempts/1", "/attempts/1/abandon"]
 
 
 @pytest.mark.parametrize("url", GET_ROUTES)
@@ -47,4 +47,6 @@ def test_every_role_plays_to_the_debrief(app, client, role):
         assert response.status_code == 303
         assert client.get(response.headers["Location"]).status_code == 200
     assert client.get(url + "/debrief").status_code == 200
+    second = start(client, number=2)
+    assert post(client, second + "/abandon").status_code == 303
     assert post(client, "/sign-out").status_code == 303

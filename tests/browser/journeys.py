@@ -57,8 +57,8 @@ def choose(page, label, reason=None):
 
 
 def carry_on(page, name="Continue"):
-    """Follow the feedback page's Continue (or See your debrief) link."""
-    page.get_by_role("link", name=name, exact=True).click()
+    """Press the feedback page's Continue (or See your debrief): a link that is a button."""
+    page.get_by_role("button", name=name, exact=True).click()
 
 
 def continue_step(page):

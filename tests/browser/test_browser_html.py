@@ -18,7 +18,7 @@ def visit_every_kind_of_page(page, username):
     page.goto("/")
     expect(page.get_by_text("In progress")).to_be_visible()
     open_briefing(page)
-    page.get_by_role("link", name="Resume").click()
+    page.get_by_role("button", name="Resume").click()
     finish(page)
     page.goto("/")
     expect(page.get_by_text("Best result")).to_be_visible()
