@@ -244,3 +244,13 @@ def test_a_stale_post_is_announced_by_its_notice(page, trainee):
     notice = page.locator(".govuk-notification-banner")
     expect(notice).to_contain_text("nothing changed")
     expect(notice).to_be_focused()
+
+
+def test_the_reason_box_counts_down_as_you_type(page, trainee):
+    """With JavaScript, the reason box says how many characters remain as the trainee types."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    page.get_by_label("Why did you choose this?").press_sequentially(REASON)
+    remaining = f"You have {5000 - len(REASON):,} characters remaining"
+    expect(page.locator(".govuk-character-count__status")).to_have_text(remaining)
