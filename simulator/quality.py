@@ -40,9 +40,17 @@ def option_class(choice: Choice, offered, dimensions) -> str:
 
 def decision_offers(scenario: Scenario) -> dict[str, list[tuple[Choice, ...]]]:
     """Return, per decision node, each distinct set of choices offered there (file order)."""
+    return {
+        node_id: [offered for _, offered in states]
+        for node_id, states in decision_states(scenario).items()
+    }
+
+
+def decision_states(scenario: Scenario) -> dict[str, list[tuple[engine.State, tuple]]]:
+    """Return, per decision node, a reachable state for each distinct set of choices offered."""
     graph = Graph(scenario)
     graph.explore()
-    offers: dict[str, list[tuple[Choice, ...]]] = {}
+    found: dict[str, list[tuple[engine.State, tuple]]] = {}
     node_ids = graph.node_ids
     for number, node_index in enumerate(graph.state_node):
         node_id = node_ids[node_index]
@@ -50,10 +58,10 @@ def decision_offers(scenario: Scenario) -> dict[str, list[tuple[Choice, ...]]]:
             continue
         state = engine.State(node_id, _flags(graph, graph.state_flags[number]))
         offered = engine.offered_choices(scenario, state)
-        known = offers.setdefault(node_id, [])
-        if offered not in known:
-            known.append(offered)
-    return offers
+        known = found.setdefault(node_id, [])
+        if all(offered != other for _, other in known):
+            known.append((state, offered))
+    return found
 
 
 def _flags(graph: Graph, mask: int) -> frozenset[str]:

@@ -248,15 +248,14 @@ def test_shuffled_order_is_stable_for_an_attempt_and_varies_across_attempts(repo
 
     scenario = report.scenario
     offers = [
-        (node_id, offered)
-        for node_id, sets in quality.decision_offers(scenario).items()
+        (node_id, state, offered)
+        for node_id, states in quality.decision_states(scenario).items()
         if scenario.nodes[node_id].order == "shuffled"
-        for offered in sets[:1]
+        for state, offered in states[:1]
         if len(offered) >= 2
     ]
     assert offers
-    for node_id, offered in offers:
-        state = state_offering(scenario, node_id, offered)
+    for node_id, state, offered in offers:
         counts = dict.fromkeys((c.id for c in offered), 0)
         for seed in range(SEEDS):
             shown = engine.shown_choices(scenario, state, seed, engine.SHUFFLED)
@@ -264,23 +263,6 @@ def test_shuffled_order_is_stable_for_an_attempt_and_varies_across_attempts(repo
             counts[shown[0].id] += 1
         p_value = chisquare(list(counts.values())).pvalue
         assert p_value > ALPHA / len(offers), (node_id, counts)
-
-
-def state_offering(scenario, node_id, offered):
-    """Return a reachable state at ``node_id`` that offers exactly ``offered``."""
-    from simulator.scenario.explore import Graph
-
-    graph = Graph(scenario)
-    graph.explore()
-    for number, node_index in enumerate(graph.state_node):
-        if graph.node_ids[node_index] != node_id:
-            continue
-        mask = graph.state_flags[number]
-        flags = frozenset(f for f, bit in graph.flag_bits.items() if mask & bit)
-        state = engine.State(node_id, flags)
-        if engine.offered_choices(scenario, state) == offered:
-            return state
-    raise AssertionError(f"no state offers the set found at {node_id}")
 
 
 ERROR_ROW = re.compile(

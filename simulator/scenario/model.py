@@ -71,11 +71,6 @@ class Choice:
         return self.sharing == "inappropriate"
 
     @property
-    def critical_error(self) -> bool:
-        """Return whether this choice is a critical error (an inappropriate share is not one)."""
-        return self.critical and not self.inappropriate
-
-    @property
     def fails(self) -> bool:
         """Return whether taking this choice fails the attempt whatever the points."""
         return self.critical or self.inappropriate
