@@ -178,28 +178,26 @@ def uniform_pass_rate(scenario: Scenario) -> float:
     dims = list(scenario.dimensions)
     memo: dict = {}
 
-    def chance(state, raw, failed, depth):
+    def chance(state, raw, depth):
         if depth > 4 * len(scenario.nodes) * (1 << len(scenario.flags)):
             raise RecursionError
         if engine.is_ending(scenario, state):
-            return (
-                0.0
-                if failed
-                else float(_reaches_marks(scenario, dict(zip(dims, raw, strict=True))))
-            )
-        key = (state, raw, failed)
+            return float(_reaches_marks(scenario, dict(zip(dims, raw, strict=True))))
+        key = (state, raw)
         if key not in memo:
             offered = engine.offered_choices(scenario, state)
             total = 0.0
             for choice in offered:
+                if choice.fails:
+                    continue  # no path through a failing choice passes: it adds nothing
                 after = engine.apply_choice(scenario, state, choice.id)
                 gained = tuple(r + choice.score.get(d, 0) for r, d in zip(raw, dims, strict=True))
-                total += chance(after, gained, failed or choice.fails, depth + 1)
+                total += chance(after, gained, depth + 1)
             memo[key] = total / len(offered)
         return memo[key]
 
     try:
-        return chance(engine.State(scenario.start), (0,) * len(dims), False, 0)
+        return chance(engine.State(scenario.start), (0,) * len(dims), 0)
     except RecursionError:
         rng = random.Random(0)
         walks = 20_000
