@@ -54,8 +54,9 @@ STEP = re.compile(r'name="step" value="(\d+)"')
 RADIO = re.compile(r'name="choice" type="radio" value="([^"]+)"')
 HIDDEN_CHOICE = re.compile(r'type="hidden" name="choice" value="([^"]+)"')
 NUMBER = re.compile(r'name="number" value="(\d+)"')
-RESUME = re.compile(r'href="(/attempts/\d+)">Resume')
-NEXT_BUTTON = re.compile(r'class="govuk-button" data-module="govuk-button" href="([^"]+)"')
+# Link buttons come from GOV.UK's govukButton macro: <a href="..." role="button" ...>.
+RESUME = re.compile(r'<a href="(/attempts/[^"]+)" role="button"[^>]*>\s*Resume')
+NEXT_BUTTON = re.compile(r'<a href="([^"]+)" role="button"')
 KINDS = ("GET page", "POST step", "sign-in", "start", "static")
 
 
