@@ -57,8 +57,13 @@ def choose(page, label, reason=None):
 
 
 def carry_on(page, name="Continue"):
-    """Press the feedback page's Continue (or See your debrief): a link that is a button."""
+    """Press the feedback page's Continue (or See your debrief): a link that is a button.
+
+    Wait until the feedback has gone, so that a later "Continue" button is never this one
+    again while htmx is still swapping the next page in.
+    """
     page.get_by_role("button", name=name, exact=True).click()
+    expect(page.get_by_role("heading", name="Feedback on your decision")).to_have_count(0)
 
 
 def continue_step(page):
