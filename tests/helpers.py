@@ -156,3 +156,17 @@ def play_through(client, attempt_url, choices, rationale="Because she is at risk
 def attempt_id(attempt_url):
     """Return the id in an attempt's address."""
     return int(attempt_url.rstrip("/").split("/")[-1])
+
+
+def signed_in_trainee(make_app):
+    """Return a test client of a new app (over the test's library), signed in as a trainee."""
+    app = make_app()
+    gen_user(app, "trainee")
+    client = app.test_client()
+    sign_in(client)
+    return client
+
+
+def text_of(response):
+    """Return a response's body as text."""
+    return response.get_data(as_text=True)

@@ -12,15 +12,12 @@ from helpers import (
     play_through,
     post,
     sign_in,
+    signed_in_trainee,
     start,
     take,
+    text_of,
     write_scenario,
 )
-
-
-def text_of(response):
-    """Return a response's body as text."""
-    return response.get_data(as_text=True)
 
 
 class TestCatalogue:
@@ -435,10 +432,7 @@ class TestDebrief:
         """A good decision sits in a closed details element; no empty reason is shown
         for a decision that asked for none."""
         write_scenario(scenarios_dir, text=doorstep().replace("    rationale: required\n", ""))
-        app = make_app()
-        gen_user(app, "trainee")
-        client = app.test_client()
-        sign_in(client)
+        client = signed_in_trainee(make_app)
         url = start(client)
         play_through(client, url, BEST_PATH, rationale="")
         page = text_of(client.get(url + "/debrief"))
@@ -472,10 +466,7 @@ def test_cast_values_are_literal(make_app, scenarios_dir):
         scenarios_dir,
         text=doorstep(victim='"<script>alert(1)</script> *Amina* [x](https://e.example)"'),
     )
-    app = make_app()
-    gen_user(app, "trainee")
-    client = app.test_client()
-    sign_in(client)
+    client = signed_in_trainee(make_app)
     page = text_of(client.get(start(client)))
     assert "<script>alert" not in page
     shown = "&lt;script&gt;alert(1)&lt;/script&gt; *Amina* [x](https://e.example) opens the door"

@@ -10,19 +10,16 @@ from helpers import (
     play_through,
     post,
     sign_in,
+    signed_in_trainee,
     start,
     take,
+    text_of,
     write_scenario,
 )
 from sqlmodel import select
 
 from simulator.db import db
 from simulator.models import Attempt, AttemptStep
-
-
-def text_of(response):
-    """Return a response's body as text."""
-    return response.get_data(as_text=True)
 
 
 def test_abandoning_lets_a_new_attempt_start(app, signed_in):
@@ -110,10 +107,7 @@ def test_a_good_choice_with_nothing_to_say_goes_straight_on(scenarios_dir, make_
         "        feedback: A professional interpreter lets {victim} speak freely.\n", ""
     )
     write_scenario(scenarios_dir, text=text)
-    app = make_app()
-    gen_user(app, "trainee")
-    client = app.test_client()
-    sign_in(client)
+    client = signed_in_trainee(make_app)
     url = start(client)
     response = take(client, url, 0, "interpreter", "Because.")
     assert response.headers["Location"] == url
@@ -163,10 +157,7 @@ def test_catalogue_brings_in_progress_first_then_titles_by_their_letters(scenari
     write_scenario(scenarios_dir, "c.yaml", doorstep(id="charlie", title="Charlie door"))
     write_scenario(scenarios_dir, "q.yaml", doorstep(id="quoted", title="'\"Bravo\" door'"))
     write_scenario(scenarios_dir, "z.yaml", doorstep(id="zulu", title="Zulu door"))
-    app = make_app()
-    gen_user(app, "trainee")
-    client = app.test_client()
-    sign_in(client)
+    client = signed_in_trainee(make_app)
     start(client, key="zulu")
     page = text_of(client.get("/"))
     order = [

@@ -391,14 +391,19 @@ def test_no_ending_for_a_cycle_that_cannot_end():
     assert codes(text) == [("no-ending", 37)]
 
 
-def test_score_cycle_points_at_the_score_key():
-    """A scoring choice on a cycle of states is score-cycle at its score key."""
+def looping(keys: str = "") -> str:
+    """Return LOOP with a choice back to its own state carrying ``keys``, and a way out."""
     text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
-    text = text.replace(
+    return text.replace(
         "        next: loop\n  done:",
-        "        next: loop\n        score: {safety: 1}\n      - id: out\n        text: Out.\n"
+        "        next: loop\n" + keys + "      - id: out\n        text: Out.\n"
         "        next: done\n  done:",
     )
+
+
+def test_score_cycle_points_at_the_score_key():
+    """A scoring choice on a cycle of states is score-cycle at its score key."""
+    text = looping("        score: {safety: 1}\n")
     report = check(text)
     assert [(p.code, p.line, p.column) for p in report.problems] == [("score-cycle", 43, 9)]
     assert report.stats.paths is None and report.stats.bounds is None
@@ -406,22 +411,13 @@ def test_score_cycle_points_at_the_score_key():
 
 def test_score_cycle_for_an_inappropriate_share_points_at_sharing():
     """An inappropriate share on a cycle is score-cycle at its sharing key."""
-    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
-    text = text.replace(
-        "        next: loop\n  done:",
-        "        next: loop\n        sharing: inappropriate\n        feedback: No.\n"
-        "      - id: out\n        text: Out.\n        next: done\n  done:",
-    )
+    text = looping("        sharing: inappropriate\n        feedback: No.\n")
     assert positions(text) == [("score-cycle", 43, 9)]
 
 
 def test_cycles_without_scores_are_allowed_and_paths_unbounded():
     """A cycle with no score is allowed; its path count and longest path are unbounded."""
-    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
-    text = text.replace(
-        "        next: loop\n  done:",
-        "        next: loop\n      - id: out\n        text: Out.\n        next: done\n  done:",
-    )
+    text = looping()
     report = check(text)
     assert report.problems == []
     assert report.stats.paths is None and report.stats.longest is None
@@ -612,23 +608,13 @@ def test_a_repeated_cast_row_is_a_schema_error():
 
 def test_critical_on_a_cycle_is_score_cycle_at_its_critical_key():
     """A critical choice on a cycle of states is score-cycle at its critical key."""
-    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
-    text = text.replace(
-        "        next: loop\n  done:",
-        "        next: loop\n        critical: true\n        feedback: No.\n"
-        "      - id: out\n        text: Out.\n        next: done\n  done:",
-    )
+    text = looping("        critical: true\n        feedback: No.\n")
     assert positions(text) == [("score-cycle", 43, 9)]
 
 
 def test_critical_false_on_a_cycle_is_allowed():
     """critical: false is the default, and is no reason for score-cycle."""
-    text = LOOP.replace("        next: done\n        when", "        next: loop\n        when")
-    text = text.replace(
-        "        next: loop\n  done:",
-        "        next: loop\n        critical: false\n"
-        "      - id: out\n        text: Out.\n        next: done\n  done:",
-    )
+    text = looping("        critical: false\n")
     assert positions(text) == []
 
 
