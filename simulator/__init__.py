@@ -117,7 +117,8 @@ def development_secret_key(app):
 
 def register_extensions(app):
     """Bind the module-level extensions to the app."""
-    from . import assets, db, web
+    from . import db, web
+    from .web import assets
 
     assets.init_app(app)
     db.init_app(app)
@@ -126,7 +127,8 @@ def register_extensions(app):
 
 def register_blueprints(app):
     """Register blueprints, error pages and command-line commands."""
-    from . import auth, cli, commands, errors, library, play
+    from . import cli, commands, library
+    from .web import auth, errors, play
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(play.bp)

@@ -11,9 +11,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import auth, library
+from . import library
 from .cli import scenarios_cli
 from .models import ROLES
+from .web import auth
 
 users_cli = AppGroup("users", help="Manage accounts.")
 

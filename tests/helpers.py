@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from simulator.auth import create_user
+from simulator.web.auth import create_user
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -5,9 +5,9 @@ from argon2 import PasswordHasher
 from flask import Blueprint
 from helpers import PASSWORD, csrf_token, gen_user, sign_in
 
-from simulator.auth import PUBLIC, allow, check_password, create_user, find_user
 from simulator.db import db
 from simulator.models import ROLES
+from simulator.web.auth import PUBLIC, allow, check_password, create_user, find_user
 
 
 def test_sign_in_page(client):
@@ -177,7 +177,7 @@ def test_undeclared_view_is_refused(make_app):
 
 def test_public_marker():
     """Public views are marked as such."""
-    from simulator.auth import login
+    from simulator.web.auth import login
 
     assert login.allowed_roles == PUBLIC
 

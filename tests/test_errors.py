@@ -4,9 +4,9 @@ import pytest
 from flask import abort
 from sqlmodel import select
 
-from simulator.auth import public
 from simulator.db import db
 from simulator.models import User
+from simulator.web.auth import public
 
 
 @pytest.mark.parametrize(

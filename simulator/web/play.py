@@ -13,12 +13,12 @@ from flask import (
     url_for,
 )
 
-from . import attempts, debrief, engine, library
+from .. import attempts, debrief, engine, library
+from ..db import db
+from ..models import ScenarioVersion
+from ..rendering import filled, filled_markdown
+from . import render_page
 from .auth import ANY_ROLE, allow
-from .db import db
-from .models import ScenarioVersion
-from .rendering import filled, filled_markdown
-from .web import render_page
 
 bp = Blueprint("play", __name__)
 STALE_NOTICE = "That answer was already recorded, so nothing changed. This is where you are now."

@@ -5,7 +5,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
-from . import rendering
+from .. import rendering
 
 csrf = CSRFProtect()
 # The GOV.UK tag colour of each verdict kind (debrief.VERDICTS); the words carry the

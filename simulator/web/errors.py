@@ -4,7 +4,7 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .db import db
+from ..db import db
 
 MESSAGES = {
     400: (

@@ -19,8 +19,8 @@ from flask import (
 )
 from sqlmodel import select
 
-from .db import db
-from .models import ROLES, User
+from ..db import db
+from ..models import ROLES, User
 
 bp = Blueprint("auth", __name__)
 hasher = PasswordHasher()
