@@ -464,8 +464,8 @@ def prepare_database(cluster, env, users):
         if done.returncode != 0:
             raise RuntimeError(f"flask {' '.join(command)} failed:\n{done.stderr[-2000:]}")
     from simulator import create_app
+    from simulator.accounts import create_user
     from simulator.library import offered_versions
-    from simulator.web.auth import create_user
 
     app = create_app(app_config(env))
     with app.app_context():

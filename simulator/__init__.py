@@ -128,10 +128,12 @@ def register_extensions(app):
 def register_blueprints(app):
     """Register blueprints, error pages and command-line commands."""
     from . import cli, commands, library
-    from .web import auth, errors, play
+    from .web import account, auth, errors, play, train
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(play.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(train.bp)
     errors.init_app(app)
     library.init_app(app)
     cli.init_app(app)

@@ -86,12 +86,27 @@ def progress_of(attempt):
     return Progress(attempt, version, list(steps))
 
 
-def user_attempts(user_id, scenario_key=None):
-    """Return a person's attempts, oldest first, optionally for one scenario."""
-    statement = select(Attempt).where(Attempt.user_id == user_id)
+def user_attempts(user_id, scenario_key=None, assignment_id=None):
+    """Return a person's attempts, oldest first: free practice, or those of one assignment.
+
+    Free practice (no assignment) may be narrowed to one scenario.
+    """
+    statement = select(Attempt).where(
+        Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
+    )
     if scenario_key is not None:
         statement = statement.where(Attempt.scenario_key == scenario_key)
     return db.session.exec(statement.order_by(Attempt.scenario_key, Attempt.number)).all()
+
+
+def assigned_attempts(user_id, assignment_ids):
+    """Return a person's attempts at these assignments, oldest first."""
+    if not assignment_ids:
+        return []
+    statement = select(Attempt).where(
+        Attempt.user_id == user_id, Attempt.assignment_id.in_(assignment_ids)
+    )
+    return db.session.exec(statement.order_by(Attempt.assignment_id, Attempt.number)).all()
 
 
 def in_progress(attempts):
@@ -152,38 +167,45 @@ def stored_grade(result):
     return min(percents, default=100) if result.get("sharing_passed") else 0
 
 
-def next_attempt_number(user_id, scenario_key):
-    """Return the number the person's next attempt at a scenario will carry."""
+def next_attempt_number(user_id, scenario_key, assignment_id=None):
+    """Return the number the person's next attempt will carry: per scenario in free
+    practice, per assignment otherwise."""
     statement = select(func.max(Attempt.number)).where(
-        Attempt.user_id == user_id, Attempt.scenario_key == scenario_key
+        Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
     )
+    if assignment_id is None:
+        statement = statement.where(Attempt.scenario_key == scenario_key)
     return (db.session.exec(statement).one() or 0) + 1
 
 
-def start_attempt(user, version, number):
+def start_attempt(user, version, number, assignment=None, seed=None, now=None):
     """Begin attempt `number` on a version; raise StepConflict if it already exists."""
     scenario = scenario_for(version)
-    seed = secrets.randbelow(2**31)
+    seed = secrets.randbelow(2**31) if seed is None else seed
     begun = engine.start(scenario, seed)
     attempt = Attempt(
         user_id=user.id,
+        assignment_id=assignment.id if assignment is not None else None,
         scenario_version_id=version.id,
         scenario_key=version.scenario_key,
         number=number,
-        mode="practice",
+        mode="practice" if assignment is None else assignment.mode,
         seed=seed,
         cast_index=begun.cast_index,
         choice_order=engine.order_rule(scenario),
+        at_node=begun.state.node,
+        started_at=now or utcnow(),
     )
     db.session.add(attempt)
     commit_or_conflict()
     return attempt
 
 
-def record_step(progress, choice, rationale):
-    """Append the next step to the log, finishing the attempt if it reaches an ending."""
-    now = utcnow()
+def record_step(progress, choice, rationale, now=None):
+    """Append the next step to the log, judged, finishing the attempt at an ending."""
+    now = now or utcnow()
     attempt = progress.attempt
+    choice_ids = [*progress.choice_ids, choice.id]
     previous = progress.steps[-1].recorded_at if progress.steps else attempt.started_at
     shown = attempt.shown_at if attempt.shown_step == progress.next_step_number else None
     step = AttemptStep(
@@ -195,9 +217,12 @@ def record_step(progress, choice, rationale):
         rationale=rationale,
         recorded_at=now,
         elapsed_ms=engine.time_to_decide(now, shown, previous),
+        verdict=engine.verdicts(progress.scenario, choice_ids)[-1].verdict,
     )
     db.session.add(step)
-    finish_if_ended(progress, [*progress.choice_ids, choice.id], now)
+    attempt.at_node = engine.replay(progress.scenario, choice_ids).node
+    db.session.add(attempt)
+    finish_if_ended(progress, [*progress.steps, step], now)
     commit_or_conflict()
     return step
 
@@ -212,9 +237,10 @@ def mark_shown(progress):
     db.session.commit()
 
 
-def finish_if_ended(progress, choice_ids, now):
+def finish_if_ended(progress, steps, now):
     """Store the result derived from the log once the log reaches an ending."""
     scenario = progress.scenario
+    choice_ids = [step.choice_id for step in steps]
     if not engine.is_ending(scenario, engine.replay(scenario, choice_ids)):
         return
     result = engine.result(scenario, choice_ids)
@@ -224,7 +250,19 @@ def finish_if_ended(progress, choice_ids, now):
     attempt.passed = result.passed
     attempt.sharing_passed = result.sharing_passed
     attempt.result = result_record(result)
+    attempt.critical_count = len(result.critical_errors)
+    attempt.path = path_of(steps)
     db.session.add(attempt)
+
+
+def path_of(steps):
+    """Return a finished attempt's path as text that groups equal paths together."""
+    return " ".join(f"{step.node_id}:{step.choice_id}" for step in steps)
+
+
+def parse_path(path):
+    """Return the (node, choice) pairs of a stored path."""
+    return [tuple(pair.split(":", 1)) for pair in (path or "").split()]
 
 
 def result_record(result):

@@ -11,10 +11,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import library
+from . import accounts, library
 from .cli import scenarios_cli
 from .models import ROLES
-from .web import auth
 
 users_cli = AppGroup("users", help="Manage accounts.")
 
@@ -37,7 +36,7 @@ def add_user_command(username, role):
     """Add an account; the password is prompted for, or read from standard input."""
     password = read_password()
     try:
-        user = auth.create_user(username, password, role)
+        user = accounts.create_user(username, password, role)
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Added {user.role} {user.username!r}.")
@@ -57,8 +56,8 @@ def read_password():
 def demo_users_command():
     """Create the demo trainee and trainer if they are missing, and say how to sign in."""
     for username, password, role in DEMO_ACCOUNTS:
-        if auth.find_user(username) is None:
-            auth.create_user(username, password, role)
+        if accounts.find_user(username) is None:
+            accounts.create_user(username, password, role)
             click.echo(f"Created demo {role}: {username} / {password}")
         else:
             click.echo(f"Demo {role} already exists: {username} / {password}")

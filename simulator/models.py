@@ -1,4 +1,4 @@
-"""Database tables: accounts, scenario versions, attempts and their steps.
+"""Database tables: accounts, cohorts, assignments, scenario versions, attempts, the audit log.
 
 Attempts are pinned to the exact scenario file they began on, and every step a
 person takes is one AttemptStep row that is never changed or deleted; an attempt's
@@ -14,6 +14,7 @@ from sqlmodel import (
     CheckConstraint,
     Column,
     Field,
+    Index,
     LargeBinary,
     SQLModel,
     Text,
@@ -33,6 +34,7 @@ ROLES = ("trainee", "trainer", "admin")
 CHOICE_ORDERS = ("file", "shuffled")  # engine.ORDER_RULES
 # A CPD assessment mode will join practice; adding it needs a migration of the check.
 MODES = ("practice",)
+AUDIENCES = ("recruit", "cpd")  # the scenario format's audiences; a cohort has one
 
 
 def one_of(column, values):
@@ -57,6 +59,98 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    # What a record of training needs; the person and an admin may edit them.
+    display_name: str = Field(default="", max_length=100)
+    force: str = Field(default="", max_length=100)
+    collar_number: str = Field(default="", max_length=32)
+    # Set with a one-time password: the person must choose their own before anything else.
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
+    # The trainer or admin who created the account, who may reset its password.
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+    @property
+    def name(self):
+        """Return the name to show: the display name, else the username."""
+        return self.display_name or self.username
+
+
+class Cohort(SQLModel, table=True):
+    """A group of trainees on one course, owned by the trainer who made it."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (one_of("audience", AUDIENCES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    audience: str = Field(max_length=16)
+    owner_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    archived_at: datetime | None = None
+
+
+class CohortMember(SQLModel, table=True):
+    """A trainee in a cohort; a trainee may be in several."""
+
+    __tablename__ = "cohort_members"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class CohortShare(SQLModel, table=True):
+    """Another trainer with whom a cohort's owner shares it."""
+
+    __tablename__ = "cohort_shares"
+    __table_args__ = (UniqueConstraint("cohort_id", "trainer_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+    trainer_id: int = Field(foreign_key="users.id", index=True)
+    shared_at: datetime = Field(default_factory=utcnow)
+
+
+class Assignment(SQLModel, table=True):
+    """A scenario set for a cohort, in a mode, with optional opening and due dates.
+
+    `version_id` pins the version current when it was set; None follows the current one.
+    A mode's own settings (the CPD assessment's) live in a table keyed by assignment id.
+    """
+
+    __tablename__ = "assignments"
+    __table_args__ = (one_of("mode", MODES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+    scenario_key: str = Field(max_length=64, index=True)
+    version_id: int | None = Field(default=None, foreign_key="scenario_versions.id")
+    mode: str = Field(default="practice", max_length=16)
+    opens_at: datetime | None = None
+    due_at: datetime | None = None
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    archived_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """One trainer or admin action: who did what to what, and when. Never changed."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    # None for the command line, whose operator the app cannot name.
+    actor_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    action: str = Field(max_length=64)
+    target_type: str = Field(max_length=32)
+    target_id: int | None = None
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    details: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
 class ScenarioVersion(SQLModel, table=True):
@@ -85,13 +179,33 @@ class Attempt(SQLModel, table=True):
 
     __tablename__ = "attempts"
     __table_args__ = (
-        UniqueConstraint("user_id", "scenario_key", "number"),
+        # Numbers count free practice per scenario and assigned attempts per assignment.
+        Index(
+            "uq_attempts_practice_number",
+            "user_id",
+            "scenario_key",
+            "number",
+            unique=True,
+            sqlite_where=sa.text("assignment_id IS NULL"),
+            postgresql_where=sa.text("assignment_id IS NULL"),
+        ),
+        Index(
+            "uq_attempts_assigned_number",
+            "user_id",
+            "assignment_id",
+            "number",
+            unique=True,
+            sqlite_where=sa.text("assignment_id IS NOT NULL"),
+            postgresql_where=sa.text("assignment_id IS NOT NULL"),
+        ),
         one_of("mode", MODES),
         one_of("choice_order", CHOICE_ORDERS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="users.id", index=True)
+    # None for free practice from the catalogue.
+    assignment_id: int | None = Field(default=None, foreign_key="assignments.id", index=True)
     scenario_version_id: int = Field(foreign_key="scenario_versions.id", index=True)
     scenario_key: str = Field(max_length=64)
     number: int
@@ -115,6 +229,11 @@ class Attempt(SQLModel, table=True):
     passed: bool | None = None
     sharing_passed: bool | None = None
     result: dict | None = Field(default=None, sa_column=Column(JSON))
+    # Settled once, so analytics count with aggregates: the node the attempt is at (kept
+    # up to date with each step), and on finishing, its critical errors and its path.
+    at_node: str | None = Field(default=None, max_length=64)
+    critical_count: int | None = None
+    path: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class AttemptStep(SQLModel, table=True):
@@ -136,6 +255,8 @@ class AttemptStep(SQLModel, table=True):
     rationale: str | None = Field(default=None, sa_column=Column(Text))
     recorded_at: datetime = Field(default_factory=utcnow)
     elapsed_ms: int = Field(sa_type=sa.BigInteger)
+    # The engine's verdict on this choice (engine.VERDICTS), judged when it was taken.
+    verdict: str | None = Field(default=None, max_length=32)
 
 
 class AppendOnlyError(Exception):
@@ -147,3 +268,10 @@ class AppendOnlyError(Exception):
 def refuse_to_rewrite_history(_mapper, _connection, step):
     """Keep the step log append-only: a recorded step is never changed or deleted."""
     raise AppendOnlyError(f"step {step.step_number} of attempt {step.attempt_id} is recorded")
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def refuse_to_rewrite_the_audit_log(_mapper, _connection, entry):
+    """Keep the audit log append-only: an entry is never changed or deleted."""
+    raise AppendOnlyError(f"audit entry {entry.id} is recorded")

@@ -13,9 +13,8 @@ from helpers import PASSWORD, gen_user, post, sign_in, write_scenario
 from postgres import Cluster
 from sqlmodel import SQLModel
 
-from simulator import create_app
+from simulator import accounts, create_app
 from simulator.db import alembic, db
-from simulator.web import auth as accounts
 
 DATABASE = os.environ.get("SIMULATOR_TEST_DATABASE", "sqlite")
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from simulator.web.auth import create_user
+from simulator.accounts import create_user
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -170,3 +170,60 @@ def signed_in_trainee(make_app):
 def text_of(response):
     """Return a response's body as text."""
     return response.get_data(as_text=True)
+
+
+def gen_cohort(app, owner="trainer", name="Intake 1", members=(), audience="recruit"):
+    """Create a cohort owned by `owner` holding these usernames, and return its id."""
+    from simulator import accounts, cohorts
+
+    with app.app_context():
+        actor = accounts.find_user(owner)
+        cohort = cohorts.create_cohort(actor, name, "", audience)
+        for username in members:
+            cohorts.add_member(actor, cohort, accounts.find_user(username))
+        return cohort.id
+
+
+def gen_assignment(app, cohort_id, key="doorstep", pinned=False, opens_at=None, due_at=None):
+    """Assign a scenario's current version to a cohort, and return the assignment's id."""
+    from simulator import assignments
+    from simulator.db import db
+    from simulator.models import Cohort, User
+
+    with app.app_context():
+        cohort = db.session.get(Cohort, cohort_id)
+        owner = db.session.get(User, cohort.owner_id)
+        version = offered(app, key)
+        made = assignments.create_assignment(owner, cohort, version, pinned, opens_at, due_at)
+        return made.id
+
+
+def gen_attempt(app, username, choices, key="doorstep", assignment_id=None, seed=7):
+    """Play an attempt through the store (no HTTP) and return its id.
+
+    The attempt stops after `choices`: it finishes only if they reach an ending.
+    """
+    from simulator import accounts, attempts
+    from simulator.db import db
+    from simulator.models import Assignment
+
+    with app.app_context():
+        person = accounts.find_user(username)
+        assignment = db.session.get(Assignment, assignment_id) if assignment_id else None
+        version = offered(app, key)
+        number = attempts.next_attempt_number(person.id, key, assignment_id)
+        attempt = attempts.start_attempt(person, version, number, assignment, seed=seed)
+        for choice_id in choices:
+            progress = attempts.progress_of(attempt)
+            choice = {c.id: c for c in progress.offered()}[choice_id]
+            attempts.record_step(progress, choice, attempts.clean_rationale(progress.node, "why"))
+        return attempt.id
+
+
+def offered(app, key):
+    """Return the offered version of a scenario, syncing the library first if need be."""
+    from simulator import library
+
+    if not library.is_offered(key):
+        library.sync(Path(app.config["SCENARIOS_DIR"]))
+    return library.offered_version(key)

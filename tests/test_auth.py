@@ -5,9 +5,10 @@ from argon2 import PasswordHasher
 from flask import Blueprint
 from helpers import PASSWORD, csrf_token, gen_user, sign_in
 
+from simulator.accounts import check_password, create_user, find_user
 from simulator.db import db
 from simulator.models import ROLES
-from simulator.web.auth import PUBLIC, allow, check_password, create_user, find_user
+from simulator.web.auth import PUBLIC, allow
 
 
 def test_sign_in_page(client):

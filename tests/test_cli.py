@@ -2,7 +2,7 @@
 
 from helpers import doorstep, sign_in, write_scenario
 
-from simulator.web.auth import find_user
+from simulator.accounts import find_user
 
 
 def test_users_add_reads_password_from_stdin(app, runner, client):

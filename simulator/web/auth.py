@@ -3,8 +3,6 @@
 import functools
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
     abort,
@@ -17,19 +15,14 @@ from flask import (
     session,
     url_for,
 )
-from sqlmodel import select
 
+from ..accounts import USERNAME_MAX, check_password, find_user
 from ..db import db
 from ..models import ROLES, User
 
 bp = Blueprint("auth", __name__)
-hasher = PasswordHasher()
 PUBLIC = "public"
 ANY_ROLE = ROLES
-USERNAME_MAX = 64
-PASSWORD_MIN = 8
-# Verified when no such user exists, so a wrong username takes as long as a wrong password.
-_UNUSED_HASH = hasher.hash("not a real password")
 
 
 def allow(*roles):
@@ -76,36 +69,6 @@ def load_user():
 def inject_user():
     """Make the signed-in user available to every template."""
     return {"current_user": g.get("user")}
-
-
-def hash_password(password):
-    """Hash a password with Argon2id."""
-    return hasher.hash(password)
-
-
-def check_password(user, password):
-    """Say whether the password is the user's, upgrading an outdated hash."""
-    try:
-        hasher.verify(user.password_hash if user else _UNUSED_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    if user is None:
-        return False
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-        db.session.commit()
-    return True
-
-
-def normal_username(username):
-    """Compare usernames without regard to case or surrounding spaces."""
-    return username.strip().lower()
-
-
-def find_user(username):
-    """Return the user with this username, or None."""
-    statement = select(User).where(User.username == normal_username(username))
-    return db.session.exec(statement).first()
 
 
 def safe_next(target):
@@ -156,20 +119,3 @@ def logout():
     session.clear()
     flash("You have signed out. Your progress is saved.", "success")
     return redirect(url_for("auth.login"), 303)
-
-
-def create_user(username, password, role):
-    """Add an account, or raise ValueError saying what is wrong with the details."""
-    username = normal_username(username)
-    if not username or len(username) > USERNAME_MAX or not username.isprintable():
-        raise ValueError(f"A username is 1 to {USERNAME_MAX} printable characters.")
-    if role not in ROLES:
-        raise ValueError(f"The role must be one of: {', '.join(ROLES)}.")
-    if len(password) < PASSWORD_MIN:
-        raise ValueError(f"A password is at least {PASSWORD_MIN} characters long.")
-    if find_user(username) is not None:
-        raise ValueError(f"There is already an account called {username!r}.")
-    user = User(username=username, password_hash=hash_password(password), role=role)
-    db.session.add(user)
-    db.session.commit()
-    return user

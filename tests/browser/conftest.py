@@ -19,8 +19,8 @@ from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from simulator import create_app
+from simulator.accounts import create_user
 from simulator.db import alembic, db
-from simulator.web.auth import create_user
 
 HERE = Path(__file__).parent
 CHROMIUM = "/usr/bin/chromium"

@@ -1,0 +1,1 @@
+"""Analytics: where a cohort goes wrong, decision by decision."""

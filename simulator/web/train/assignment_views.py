@@ -1,0 +1,1 @@
+"""Setting scenarios for a cohort: assign, change dates, withdraw."""

@@ -1,0 +1,1 @@
+"""Results: per assignment, per trainee, and a trainee's debrief read-only."""
