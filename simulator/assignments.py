@@ -141,10 +141,26 @@ def person_assignments(user_id):
 
 def own_assignment(user, assignment_id):
     """Return a live assignment of one of the person's cohorts, or 404."""
-    for assignment, _cohort in person_assignments(user.id):
+    return own_assignment_row(user, assignment_id)[0]
+
+
+def own_assignment_row(user, assignment_id):
+    """Return a live assignment of one of the person's cohorts with that cohort, or 404."""
+    for assignment, cohort in person_assignments(user.id):
         if assignment.id == assignment_id:
-            return assignment
+            return assignment, cohort
     abort(404)
+
+
+def scenario_titles(scenario_keys):
+    """Return each scenario's title: its current version's, else its newest stored one's."""
+    statement = select(ScenarioVersion.scenario_key, ScenarioVersion.title).where(
+        ScenarioVersion.scenario_key.in_(sorted(set(scenario_keys)))
+    )
+    newest_last = statement.order_by(
+        ScenarioVersion.current, ScenarioVersion.loaded_at, ScenarioVersion.id
+    )
+    return dict(db.session.exec(newest_last).all())
 
 
 def is_open(assignment, now=None):

@@ -6,15 +6,16 @@ admin shares or archives it. An admin sees every cohort.
 """
 
 from flask import abort
-from sqlalchemy import func, or_
+from sqlalchemy import case, func, or_
 from sqlmodel import select
 
-from . import audit
+from . import accounts, audit
 from .db import db
 from .models import AUDIENCES, Cohort, CohortMember, CohortShare, User, utcnow
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 2000
+PEOPLE_PAGE_SIZE = 100
 AUDIENCE_LABELS = {"recruit": "Recruits", "cpd": "Continuing professional development"}
 
 
@@ -70,6 +71,18 @@ def visible_person(viewer, user_id):
     return person
 
 
+def visible_people(viewer, page=1):
+    """Return one page of the people whose records the viewer may see, by name, and the total."""
+    statement = select(User)
+    if viewer.role != "admin":
+        statement = statement.where(User.id.in_(visible_trainee_ids(viewer)))
+    total = db.session.exec(statement.with_only_columns(func.count(User.id))).one()
+    name = case((User.display_name == "", User.username), else_=User.display_name)
+    statement = statement.order_by(func.lower(name), User.id)
+    statement = statement.offset((page - 1) * PEOPLE_PAGE_SIZE).limit(PEOPLE_PAGE_SIZE)
+    return db.session.exec(statement).all(), total
+
+
 def cohort_problems(name, description, audience):
     """Return a message for each field of a cohort's details that needs fixing."""
     errors = {}
@@ -123,6 +136,16 @@ def members(cohort_id):
         .where(CohortMember.cohort_id == cohort_id)
     )
     return sorted(db.session.exec(statement).all(), key=lambda u: (u.name.casefold(), u.id))
+
+
+def member(cohort_id, user_id):
+    """Return a person in a cohort, or None if they are not in it."""
+    statement = (
+        select(User)
+        .join(CohortMember, CohortMember.user_id == User.id)
+        .where(CohortMember.cohort_id == cohort_id, User.id == user_id)
+    )
+    return db.session.exec(statement).first()
 
 
 def member_counts(cohort_ids):
@@ -189,6 +212,21 @@ def shares(cohort_id):
         .order_by(User.username)
     )
     return db.session.exec(statement).all()
+
+
+def share_problem(cohort, username):
+    """Return (the trainer to share a cohort with, None), or (None, why it cannot be shared)."""
+    username = accounts.normal_username(username)
+    if not username:
+        return None, "Enter the username of the trainer to share the cohort with"
+    trainer = accounts.find_user(username)
+    if trainer is None or trainer.role != "trainer":
+        return None, f"{username!r} is not a trainer's account: check the username"
+    if trainer.id == cohort.owner_id:
+        return None, f"{username!r} owns this cohort"
+    if trainer in shares(cohort.id):
+        return None, f"The cohort is already shared with {username!r}"
+    return trainer, None
 
 
 def share(actor, cohort, trainer):

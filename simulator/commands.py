@@ -11,17 +11,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, library
+from . import accounts, demo, library
 from .cli import scenarios_cli
 from .models import ROLES
 
 users_cli = AppGroup("users", help="Manage accounts.")
-
-# Demo accounts exist only when `flask users demo` is run (as `make run` does).
-DEMO_ACCOUNTS = (
-    ("demo-trainee", "demo-trainee-password", "trainee"),
-    ("demo-trainer", "demo-trainer-password", "trainer"),
-)
 
 
 def init_app(app):
@@ -54,14 +48,44 @@ def read_password():
 
 @users_cli.command("demo")
 def demo_users_command():
-    """Create the demo trainee and trainer if they are missing, and say how to sign in."""
-    for username, password, role in DEMO_ACCOUNTS:
-        if accounts.find_user(username) is None:
-            accounts.create_user(username, password, role)
-            click.echo(f"Created demo {role}: {username} / {password}")
-        else:
-            click.echo(f"Demo {role} already exists: {username} / {password}")
+    """Create the demo accounts and the demo cohort if they are missing, and say how to sign in."""
+    report = demo.build()
+    for username, password, role, name, created in report.accounts:
+        shown = f"{username} / {password}" + (f" ({name})" if name else "")
+        click.echo(
+            f"Created demo {role}: {shown}" if created else f"Demo {role} already exists: {shown}"
+        )
+    if not report.created_anything:
+        click.echo(
+            f"The demo cohort {demo.COHORT_NAME!r} is already in place: nothing was created."
+        )
+    else:
+        echo_demo_cohort(report)
+    if report.no_scenarios:
+        click.echo(
+            "No recruit scenario is offered, so nothing is assigned: "
+            "run `flask scenarios load`, then this again."
+        )
     click.echo("Sign in at http://127.0.0.1:5000/sign-in with one of these.")
+
+
+def echo_demo_cohort(report):
+    """Say what the demo made of its cohort: members, assignments and attempts."""
+    name, added = report.cohort.name, report.members_added
+    if report.cohort_created:
+        click.echo(f"Created cohort {name!r} (recruits), owned by demo-trainer: {added} trainees")
+    elif added:
+        click.echo(f"Cohort {name!r} already exists: added {added} trainee(s) to it")
+    for _assignment, version, created in report.assignments:
+        if created:
+            click.echo(f"Assigned {version.title!r} ({version.scenario_key})")
+    made = report.attempts
+    if made:
+        counts = demo.outcomes(made)
+        click.echo(
+            f"Recorded {len(made)} attempt(s) with {report.steps} step(s): "
+            + ", ".join(f"{count} {what}" for what, count in counts.items() if count)
+        )
 
 
 @scenarios_cli.command("load")

@@ -10,12 +10,21 @@ import csv
 import io
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from . import accounts, audit, cohorts
 from .db import db
 
 MAX_LINES = 500
 MAX_BYTES = 256 * 1024
+RACED = (
+    "Someone else added one of these people at the same moment, so nobody was added. "
+    "Send the list again."
+)
 COLUMNS = ("username", "display name", "force", "collar number")
+# Zip (.xlsx, .ods) and OLE (.xls) files: spreadsheets saved in their own format.
+WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+SAVE_AS_CSV = "in your spreadsheet, save it as “CSV UTF-8” and choose that file"
 
 
 @dataclass
@@ -36,6 +45,7 @@ class Added:
 
     user: object
     password: str | None
+    joined: bool = True  # False if they were in the cohort already
 
 
 class ImportRefused(Exception):
@@ -48,34 +58,57 @@ class ImportRefused(Exception):
 
 def parse(text):
     """Return the good rows of an import, or raise ImportRefused naming every bad line."""
-    if len(text.encode("utf-8")) > MAX_BYTES:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ImportRefused([(0, f"The list is larger than {MAX_BYTES // 1024} KB")])
-    lines = list(enumerate(csv.reader(io.StringIO(text.replace("\0", ""))), start=1))
+    lines = read_lines(text)
+    if not lines:
+        raise ImportRefused([(0, "The list is empty: give one person per line")])
+    if len(lines) > MAX_LINES:
+        message = f"The list has {len(lines)} people: at most {MAX_LINES} can be added at once"
+        raise ImportRefused([(0, f"{message}, so split it up")])
+    existing = accounts.find_users(accounts.normal_username(cells[0]) for _, cells in lines)
     rows, problems, seen = [], [], {}
     for number, cells in lines:
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue
-        if not rows and not problems and cells[0].lower() == "username":
-            continue
-        row, problem = parse_line(number, cells, seen)
+        row, problem = parse_line(number, cells, seen, existing)
         if problem:
             problems.append((number, problem))
         else:
             rows.append(row)
-    if len(rows) + len(problems) > MAX_LINES:
-        problems.insert(0, (0, f"The list has more than {MAX_LINES} people: split it up"))
-    if not rows and not problems:
-        problems.append((0, "The list is empty: give one person per line"))
     if problems:
         raise ImportRefused(problems)
     return rows
 
 
-def parse_line(number, cells, seen):
+def read_lines(text):
+    """Return (line number, cells) for each line that is not blank, leaving out a header."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff").replace("\0", "")))
+    lines, start = [], 1
+    try:
+        for cells in reader:
+            cells = trimmed(cells)
+            if cells and (lines or cells[0].lower() != "username"):
+                lines.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise ImportRefused([(start, f"it cannot be read as CSV ({error})")]) from None
+    return lines
+
+
+def trimmed(cells):
+    """Return a line's cells without surrounding spaces or empty cells at the end."""
+    cells = [cell.strip() for cell in cells]
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def parse_line(number, cells, seen, existing):
     """Return (row, None) for a good line or (None, what is wrong with it)."""
     if len(cells) > len(COLUMNS):
-        return None, f"it has {len(cells)} columns; at most {len(COLUMNS)} are read"
+        return None, (
+            f"it has {len(cells)} columns, but a line has at most {len(COLUMNS)}: "
+            + ", ".join(COLUMNS)
+        )
     username, name, force, collar = (cells + ["", "", ""])[:4]
     username = accounts.normal_username(username)
     problem = accounts.username_problem(username) or detail_problem(name, force, collar)
@@ -84,14 +117,16 @@ def parse_line(number, cells, seen):
     if username in seen:
         return None, f"{username!r} is already on line {seen[username]}"
     seen[username] = number
-    existing = accounts.find_user(username)
-    if existing is not None and existing.role != "trainee":
-        return None, f"{username!r} is a {existing.role}'s account, not a trainee's"
-    return Row(number, username, name, force, collar, existing), None
+    person = existing.get(username)
+    if person is not None and person.role != "trainee":
+        return None, f"{username!r} is a {person.role}'s account, not a trainee's"
+    return Row(number, username, name, force, collar, person), None
 
 
 def detail_problem(name, force, collar):
     """Return what is wrong with a person's details, or None."""
+    if not name:
+        return "it has no name: give the person's name after their username"
     if len(name) > accounts.NAME_MAX:
         return f"the name is longer than {accounts.NAME_MAX} characters"
     if len(force) > accounts.FORCE_MAX:
@@ -103,6 +138,38 @@ def detail_problem(name, force, collar):
     return None
 
 
+def read_upload(data):
+    """Return the text of an uploaded file, or raise ImportRefused if it is not CSV text."""
+    if len(data) > MAX_BYTES:
+        raise ImportRefused([(0, f"The file is larger than {MAX_BYTES // 1024} KB")])
+    if data.startswith(WORKBOOK_SIGNATURES):
+        raise ImportRefused([(0, f"The file is a spreadsheet workbook, not CSV: {SAVE_AS_CSV}")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ImportRefused([(line, f"it is not UTF-8 text: {SAVE_AS_CSV}")]) from None
+
+
+def person_row(username, display_name, force, collar_number):
+    """Return (row, {}) for one trainee's details, or (None, a message for each bad field)."""
+    username = accounts.normal_username(username)
+    errors, person = {}, None
+    if not username:
+        errors["username"] = "Enter a username"
+    elif problem := accounts.username_problem(username):
+        errors["username"] = problem
+    else:
+        person = accounts.find_user(username)
+        if person is not None and person.role != "trainee":
+            errors["username"] = f"{username!r} is a {person.role}'s account: choose another"
+    errors.update(accounts.details_problems(display_name, force, collar_number))
+    if errors:
+        return None, errors
+    details = (display_name.strip(), force.strip(), collar_number.strip())
+    return Row(0, username, *details, existing=person), {}
+
+
 def apply(actor, cohort, rows):
     """Create the missing accounts and put everyone in the cohort, in one transaction."""
     added = []
@@ -111,9 +178,13 @@ def apply(actor, cohort, rows):
             person, password = row.existing, None
             if person is None:
                 person, password = create_trainee(actor, row)
-            cohorts.add_member(actor, cohort, person, commit=False)
-            added.append(Added(person, password))
+            joined = cohorts.add_member(actor, cohort, person, commit=False)
+            added.append(Added(person, password, joined))
         db.session.commit()
+    except (ValueError, IntegrityError) as error:
+        # Someone else created one of these accounts since the list was checked.
+        db.session.rollback()
+        raise ImportRefused([(0, RACED)]) from error
     except Exception:
         db.session.rollback()
         raise
@@ -130,7 +201,7 @@ def create_trainee(actor, row):
         display_name=row.display_name,
         force=row.force,
         collar_number=row.collar_number,
-        must_change_password=True,
+        one_time=True,
         created_by_id=actor.id,
     )
     db.session.add(person)

@@ -124,11 +124,11 @@ class TestStart:
         play_through(signed_in, start(signed_in), BEST_PATH)
         counted = attempts.next_attempt_number
 
-        def other_start_commits_first(user_id, key):
+        def other_start_commits_first(user_id, key, assignment_id=None):
             # The other press commits attempt 2 after this one has read the person's attempts.
             monkeypatch.setattr(attempts, "next_attempt_number", counted)
             attempts.start_attempt(g.user, library.offered_version(key), 2)
-            return counted(user_id, key)
+            return counted(user_id, key, assignment_id)
 
         monkeypatch.setattr(attempts, "next_attempt_number", other_start_commits_first)
         response = post(signed_in, "/scenarios/doorstep/attempts", {"number": "2"})

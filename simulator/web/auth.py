@@ -65,6 +65,22 @@ def load_user():
             abort(403)
 
 
+# What a person holding a one-time password may still reach (static files never reach Flask:
+# WhiteNoise serves them, see assets.py).
+BEFORE_OWN_PASSWORD = {"account.password", "auth.login", "auth.logout"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """Send someone still on a one-time password to choose their own, recording nothing."""
+    user = g.get("user")
+    if user is None or not user.must_change_password:
+        return None
+    if request.endpoint is None or request.endpoint in BEFORE_OWN_PASSWORD:
+        return None
+    return redirect(url_for("account.password"), 303)
+
+
 @bp.app_context_processor
 def inject_user():
     """Make the signed-in user available to every template."""

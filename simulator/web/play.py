@@ -1,4 +1,4 @@
-"""The trainee's way through: catalogue, briefing, play, feedback and debrief."""
+"""The trainee's way through: catalogue, assignments, briefing, play, feedback and debrief."""
 
 from flask import (
     Blueprint,
@@ -13,25 +13,64 @@ from flask import (
     url_for,
 )
 
-from .. import attempts, debrief, engine, library
+from .. import analytics, assignments, attempts, cohorts, debrief, engine, library
 from ..db import db
 from ..models import ScenarioVersion
-from ..rendering import filled, filled_markdown
+from ..rendering import LONDON, filled, filled_markdown
 from . import render_page
 from .auth import ANY_ROLE, allow
 
 bp = Blueprint("play", __name__)
 STALE_NOTICE = "That answer was already recorded, so nothing changed. This is where you are now."
 FORGED_NOTICE = "That option is not available at this point, so nothing was recorded."
+WITHDRAWN_NOTICE = (
+    "This scenario has been taken out of the library, so it cannot be started. "
+    "Your attempts at it are kept."
+)
+
+# The GOV.UK tag colour of each status on an assignment (assignments.STATUSES); the words
+# carry the meaning too, so colour is never the only sign.
+STATUS_TAGS = {
+    assignments.NOT_STARTED: "govuk-tag--grey",
+    assignments.IN_PROGRESS: "govuk-tag--blue",
+    assignments.FINISHED: "govuk-tag--yellow",
+    assignments.PASSED: "govuk-tag--green",
+}
+bp.add_app_template_global(STATUS_TAGS, "status_tags")
+
+
+@bp.app_template_filter("london_day")
+def london_day(moment):
+    """Show a stored UTC time as its day in London, e.g. '1 December 2026'."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(LONDON)
+    return f"{local.day} {local:%B %Y}"
 
 
 @bp.get("/")
 @allow(*ANY_ROLE)
 def catalogue():
-    """List the scenarios offered, those in progress first, then by title."""
+    """List the person's assignments, then the scenarios for their cohorts' audiences."""
+    offered = library.offered_versions()
+    audiences = {cohort.audience for cohort in cohorts.person_cohorts(g.user.id)}
+    suited = [v for v in offered if not audiences or audiences & set(v.audience.split(","))]
+    show_all = request.args.get("all") == "1"
+    return render_template(
+        "play/catalogue.html",
+        assigned=assigned_entries(g.user),
+        entries=library_entries(offered if show_all else suited),
+        hidden=len(offered) - len(suited),
+        show_all=show_all,
+        audiences=[cohorts.AUDIENCE_LABELS[a] for a in sorted(audiences)],
+    )
+
+
+def library_entries(versions):
+    """Return the catalogue's entry for each version: free practice, in progress first."""
     mine = attempts.user_attempts(g.user.id)
     entries = []
-    for version in library.offered_versions():
+    for version in versions:
         own = [a for a in mine if a.scenario_key == version.scenario_key]
         unfinished = attempts.in_progress(own)
         entries.append(
@@ -44,7 +83,31 @@ def catalogue():
             }
         )
     entries.sort(key=lambda e: (e["in_progress"] is None, title_key(e["version"].title)))
-    return render_template("play/catalogue.html", entries=entries)
+    return entries
+
+
+def assigned_entries(user):
+    """Return the person's live assignments, soonest due first, with where they stand on each."""
+    rows = assignments.person_assignments(user.id)
+    if not rows:
+        return []
+    mine = attempts.assigned_attempts(user.id, [assignment.id for assignment, _ in rows])
+    titles = assignments.scenario_titles(assignment.scenario_key for assignment, _ in rows)
+    entries = []
+    for assignment, cohort in rows:
+        own = [a for a in mine if a.assignment_id == assignment.id]
+        unfinished = attempts.in_progress(own)
+        entries.append(
+            {
+                "assignment": assignment,
+                "cohort": cohort,
+                "title": titles.get(assignment.scenario_key, assignment.scenario_key),
+                "standing": assignments.standing(assignment, own),
+                "open": assignments.is_open(assignment),
+                "resume_url": resume_url(unfinished) if unfinished else None,
+            }
+        )
+    return entries
 
 
 def title_key(title):
@@ -65,37 +128,88 @@ def resume_url(attempt):
 def briefing(key):
     """Show what a scenario asks of the officer and how it is scored, then Start."""
     version = library.offered_version(key)
-    own = attempts.user_attempts(g.user.id, key)
+    return render_briefing(version, attempts.user_attempts(g.user.id, key))
+
+
+@bp.get("/assignments/<int:assignment_id>")
+@allow(*ANY_ROLE)
+def assignment(assignment_id):
+    """Show the briefing of a scenario assigned to the person, their attempts at it, and Start."""
+    assignment, cohort = assignments.own_assignment_row(g.user, assignment_id)
+    own = attempts.user_attempts(g.user.id, assignment.scenario_key, assignment.id)
+    return render_briefing(assignments.version_for(assignment), own, assignment, cohort)
+
+
+def render_briefing(version, own, assignment=None, cohort=None):
+    """Render a briefing: free practice, or an assignment's (whose version may be gone)."""
+    key = version.scenario_key if version else assignment.scenario_key
+    assignment_id = assignment.id if assignment else None
     unfinished = attempts.in_progress(own)
     return render_template(
         "play/briefing.html",
         version=version,
-        scenario=library.scenario_for(version),
+        scenario=library.scenario_for(version) if version else None,
+        title=version.title if version else assignments.scenario_titles([key]).get(key, key),
+        assignment=assignment,
+        cohort=cohort,
+        standing=assignments.standing(assignment, own) if assignment else None,
+        opened=assignment is None or assignments.is_open(assignment),
+        start_url=start_url(key, assignment_id),
         in_progress=unfinished,
         resume_url=resume_url(unfinished) if unfinished else None,
         history=[(a, attempts.status(a)) for a in reversed(own)],
-        next_number=attempts.next_attempt_number(g.user.id, key),
+        next_number=attempts.next_attempt_number(g.user.id, key, assignment_id),
     )
+
+
+def start_url(key, assignment_id=None):
+    """Return where Start posts: the scenario's free practice, or the assignment."""
+    if assignment_id is None:
+        return url_for("play.start", key=key)
+    return url_for("play.start_assigned", assignment_id=assignment_id)
 
 
 @bp.post("/scenarios/<key>/attempts")
 @allow(*ANY_ROLE)
 def start(key):
-    """Begin a new attempt, once, however often Start is pressed."""
-    version = library.offered_version(key)
-    own = attempts.user_attempts(g.user.id, key)
+    """Begin a new free-practice attempt, once, however often Start is pressed."""
+    return start_once(library.offered_version(key))
+
+
+@bp.post("/assignments/<int:assignment_id>/attempts")
+@allow(*ANY_ROLE)
+def start_assigned(assignment_id):
+    """Begin a new attempt at an assignment that has opened, once, however often pressed."""
+    assignment = assignments.own_assignment(g.user, assignment_id)
+    here = url_for("play.assignment", assignment_id=assignment.id)
+    if not assignments.is_open(assignment):
+        opens = london_day(assignment.opens_at)
+        flash(f"This scenario opens on {opens}. You can start it from then.", "info")
+        return redirect(here, 303)
+    version = assignments.version_for(assignment)
+    if version is None:
+        flash(WITHDRAWN_NOTICE, "info")
+        return redirect(here, 303)
+    return start_once(version, assignment)
+
+
+def start_once(version, assignment=None):
+    """Begin the person's next attempt on a version, unless one is in progress or begun."""
+    key = version.scenario_key
+    assignment_id = assignment.id if assignment else None
+    own = attempts.user_attempts(g.user.id, key, assignment_id)
     unfinished = attempts.in_progress(own)
     if unfinished is not None:
         flash("You already have this scenario in progress. Carry on where you left off.", "info")
         return redirect(resume_url(unfinished), 303)
-    expected = attempts.next_attempt_number(g.user.id, key)
+    expected = attempts.next_attempt_number(g.user.id, key, assignment_id)
     if request.form.get("number") != str(expected):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
-        return already_started(attempts.user_attempts(g.user.id, key))
+        return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
     try:
-        attempt = attempts.start_attempt(g.user, version, expected)
+        attempt = attempts.start_attempt(g.user, version, expected, assignment)
     except attempts.StepConflict:
-        return already_started(attempts.user_attempts(g.user.id, key))
+        return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
     return redirect(url_for("play.play", attempt_id=attempt.id), 303)
 
 
@@ -128,14 +242,31 @@ def abandon(attempt_id):
     attempt = attempts.own_attempt(attempt_id)
     if attempts.abandon(attempt):
         flash("You abandoned that attempt. It does not count; start again when you are ready.")
-    return redirect(url_for("play.briefing", key=attempt.scenario_key), 303)
+    return redirect(home_url(attempt), 303)
 
 
 def abandoned(attempt):
     """Send a request about an abandoned attempt to the scenario's briefing, saying why."""
     db.session.rollback()
     flash("That attempt was abandoned, so nothing was recorded. You can start again.", "info")
-    return redirect(url_for("play.briefing", key=attempt.scenario_key), 303)
+    return redirect(home_url(attempt), 303)
+
+
+def home_url(attempt):
+    """Return the page an attempt was started from: its scenario's briefing or its assignment."""
+    if attempt.assignment_id is None:
+        return url_for("play.briefing", key=attempt.scenario_key)
+    if live_assignment(attempt.assignment_id) is None:
+        return url_for("play.catalogue")
+    return url_for("play.assignment", assignment_id=attempt.assignment_id)
+
+
+def live_assignment(assignment_id):
+    """Return the signed-in person's live assignment with this id, or None."""
+    for assignment, _cohort in assignments.person_assignments(g.user.id):
+        if assignment.id == assignment_id:
+            return assignment
+    return None
 
 
 def render_node(progress, errors=None, chosen=None, rationale="", status=200):
@@ -283,39 +414,79 @@ def debrief_page(attempt_id):
     attempt = attempts.own_attempt(attempt_id)
     if attempt.finished_at is None:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
+    context = debrief_context(attempt, "play.debrief_page")
+    context["cohort_lines"] = analytics.cohort_lines(attempt)
+    return render_page("play/debrief.html", **context, **try_again(attempt))
+
+
+def debrief_context(attempt, endpoint):
+    """Return what the debrief shows of an attempt: everything once finished, else its log so far.
+
+    `endpoint` is the debrief's own view, for its links between orders of the log.
+    """
     progress = attempts.progress_of(attempt)
     scenario, row = progress.scenario, progress.row
+    log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
+    by_stage = request.args.get("view") == "stage"
+    context = {
+        "attempt": attempt,
+        "version": progress.version,
+        "scenario": scenario,
+        "debrief_endpoint": endpoint,
+        "log": log,
+        "by_stage": by_stage,
+        "groups": debrief.grouped_by_stage(log) if by_stage else [(None, log)],
+        "decision_count": len(log),
+        "duration": debrief.duration,
+        "result": None,
+        "status": attempts.status(attempt),
+    }
+    if attempt.finished_at is not None:
+        context.update(outcome_context(progress, log))
+    return context
+
+
+def outcome_context(progress, log):
+    """Return what the debrief says of a finished attempt: ending, criteria, scores."""
+    attempt, scenario, row = progress.attempt, progress.scenario, progress.row
     result = engine.result(scenario, progress.choice_ids)
     if not attempts.same_result(attempt.result, attempts.result_record(result)):
         current_app.logger.error("Attempt %s: stored result differs from its log", attempt.id)
     ending = scenario.nodes[result.ending]
-    log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
     work_on, more_to_work_on = debrief.work_on(log)
-    by_stage = request.args.get("view") == "stage"
-    return render_page(
-        "play/debrief.html",
-        attempt=attempt,
-        version=progress.version,
-        scenario=scenario,
-        result=result,
-        ending_text=filled_markdown(ending.text, row),
-        ending_speaker=filled(ending.speaker, row),
-        ending_image=picture(progress.version, ending, row),
-        outcome=filled(ending.end.outcome, row),
-        ending_debrief=filled_markdown(ending.end.debrief, row),
-        failed_choices=debrief.failed_sharing_choices(scenario, result, row),
-        critical_errors=debrief.critical_errors(scenario, result, row),
-        log=log,
-        by_stage=by_stage,
-        groups=debrief.grouped_by_stage(log) if by_stage else [(None, log)],
-        work_on=work_on,
-        more_to_work_on=more_to_work_on,
-        score_reasons=debrief.score_reasons(log, result),
-        decision_count=len(log),
-        next_number=attempts.next_attempt_number(g.user.id, attempt.scenario_key),
-        offered=library.is_offered(attempt.scenario_key),
-        duration=debrief.duration,
-    )
+    return {
+        "result": result,
+        "ending_text": filled_markdown(ending.text, row),
+        "ending_speaker": filled(ending.speaker, row),
+        "ending_image": picture(progress.version, ending, row),
+        "outcome": filled(ending.end.outcome, row),
+        "ending_debrief": filled_markdown(ending.end.debrief, row),
+        "failed_choices": debrief.failed_sharing_choices(scenario, result, row),
+        "critical_errors": debrief.critical_errors(scenario, result, row),
+        "work_on": work_on,
+        "more_to_work_on": more_to_work_on,
+        "score_reasons": debrief.score_reasons(log, result),
+    }
+
+
+def try_again(attempt):
+    """Return where the debrief's Try again starts the next attempt, if it can, and its number.
+
+    An assigned attempt tries the same assignment again, while it is live and playable.
+    """
+    key, assignment_id = attempt.scenario_key, attempt.assignment_id
+    assignment = live_assignment(assignment_id) if assignment_id is not None else None
+    if assignment_id is None:
+        playable = library.is_offered(key)
+    else:
+        playable = assignment is not None and assignments.version_for(assignment) is not None
+    return {
+        "again_url": start_url(key, assignment_id) if playable else None,
+        "next_number": attempts.next_attempt_number(g.user.id, key, assignment_id),
+        "assignment_url": (
+            url_for("play.assignment", assignment_id=assignment.id) if assignment else None
+        ),
+    }
 
 
 @bp.get("/versions/<int:version_id>/images/<path:src>")

@@ -1,0 +1,447 @@
+"""Where a cohort goes wrong: the aggregate queries behind the analytics pages.
+
+Each view runs a fixed number of aggregate queries, whatever the number of trainees,
+attempts or nodes, and `figures` turns their rows into what the page shows. They read
+what was settled as each step and each attempt was recorded (a step's verdict; an
+attempt's node, critical errors and path), so nothing is replayed per attempt. Attempts
+recorded before those were kept (no verdict, path or node) are left out of the figures
+that need them.
+
+Time to decide is counted in SQL as a histogram (`bucket` below, the same rule as
+`counting.bucket_ms`): one query on SQLite, which has no percentile_cont, and on
+PostgreSQL alike, inside the one pass over the steps that also counts the choices, so it
+costs no query of its own. Its median and interquartile range (`counting.quantile`,
+interpolated as percentile_cont does) are exact to the second under two minutes.
+
+A version is a different test: every figure is for one version, the newest with attempts
+unless another is asked for. Across cohorts (a scenario's view) a figure resting on fewer
+than `counting.MINIMUM_PEOPLE` people is suppressed.
+"""
+
+from datetime import UTC, datetime, time, timedelta
+from functools import partial
+
+from flask import abort
+from sqlalchemy import BigInteger, case, distinct, func, literal, text
+from sqlalchemy.orm import defer
+from sqlmodel import select
+
+from . import counting, figures, library, story
+from .assignments import version_for, visible_assignment
+from .attempts import progress_of
+from .cohorts import visible_cohorts_statement, visible_person
+from .db import db
+from .models import Assignment, Attempt, AttemptStep, Cohort, ScenarioVersion
+from .rendering import LONDON
+
+
+def assignment_analytics(assignment, version_id=None, first_only=False, since=None, until=None):
+    """Return the figures of one assignment: its own trainees, shown in full.
+
+    `first_only` counts each person's first attempt at the assignment; `since` and
+    `until` are dates in London, inclusive, on which attempts were started.
+    """
+    scope = assignment_scope(assignment)
+    filters = figures.Filters(version_id, first_only, since, until)
+    fallback = partial(version_for, assignment)
+    return build(assignment.scenario_key, scope, filters, False, fallback)
+
+
+def scenario_analytics(
+    viewer, scenario_key, version_id=None, first_only=False, since=None, until=None
+):
+    """Return the figures of a scenario across every cohort the viewer can see.
+
+    Only attempts at those cohorts' assignments count (not free practice); figures
+    resting on fewer than `counting.MINIMUM_PEOPLE` people are suppressed.
+    """
+    scope = scenario_scope(viewer, scenario_key)
+    filters = figures.Filters(version_id, first_only, since, until)
+    fallback = partial(newest_version, scenario_key)
+    return build(scenario_key, scope, filters, True, fallback)
+
+
+def scenario_scope(viewer, scenario_key):
+    """Return the conditions on attempts at this scenario in cohorts the viewer can see."""
+    cohort_ids = visible_cohorts_statement(viewer, archived=None).with_only_columns(Cohort.id)
+    assignment_ids = select(Assignment.id).where(
+        Assignment.cohort_id.in_(cohort_ids), Assignment.scenario_key == scenario_key
+    )
+    # The assignments name the scenario; saying it of the attempts too would make the
+    # planner think the two conditions independent and expect far too few attempts.
+    return [Attempt.assignment_id.in_(assignment_ids)]
+
+
+def build(scenario_key, scope, filters, suppressing, fallback):
+    """Run the view's queries on the version asked for (or the newest) and make its figures.
+
+    A version asked for that has no attempts in scope gives no version and no figures;
+    with no attempts at all, the figures are of the version an attempt would play.
+    """
+    versions = versions_in(scenario_key, scope)
+    infos = tuple(version_info(version) for version in versions)
+    chosen = pick_version(versions, filters.version_id)
+    if chosen is None and filters.version_id is not None:
+        return figures.Analytics(infos, None, filters, suppressing)
+    if chosen is None:
+        version = fallback()
+        info = None if version is None else version_info(version)
+        empty = figures.Headline(*figures.HeadlineRow())
+        return figures.Analytics(infos, info, filters, suppressing, headline=empty)
+    scenario = library.scenario_for(chosen)
+    conditions = [*scope, *filter_conditions(filters, chosen.id)]
+    rows = collect(scenario, conditions, suppressing)
+    return figures.analytics(scenario, rows, infos, version_info(chosen), filters, suppressing)
+
+
+def versions_with_attempts(assignment=None, viewer=None, scenario_key=None):
+    """Describe the versions with attempts, newest first: at an assignment, or at a
+    scenario in the cohorts a viewer can see."""
+    if assignment is not None:
+        found = versions_in(assignment.scenario_key, assignment_scope(assignment))
+    else:
+        found = versions_in(scenario_key, scenario_scope(viewer, scenario_key))
+    return [version_info(version) for version in found]
+
+
+def assignment_scope(assignment):
+    """Return the conditions on attempts at an assignment."""
+    return [Attempt.assignment_id == assignment.id]
+
+
+def versions_in(scenario_key, scope):
+    """Return each version with attempts in scope, newest first.
+
+    Only versions of the scope's scenario are looked at, and for each the search stops
+    at its first attempt in scope, found by its index (LIMIT 1 in a scalar subquery:
+    PostgreSQL would turn EXISTS into a semi-join that reads every attempt).
+    """
+    first_attempt = (
+        select(Attempt.id)
+        .where(Attempt.scenario_version_id == ScenarioVersion.id, *scope)
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        select(ScenarioVersion)
+        .options(defer(ScenarioVersion.source))  # read only if the scenario is not parsed yet
+        .where(ScenarioVersion.scenario_key == scenario_key, first_attempt.is_not(None))
+        .order_by(ScenarioVersion.loaded_at.desc(), ScenarioVersion.id.desc())
+    )
+    return list(db.session.exec(statement).all())
+
+
+def pick_version(versions, version_id):
+    """Return the version asked for, the newest if none is, or None."""
+    if version_id is None:
+        return versions[0] if versions else None
+    return next((version for version in versions if version.id == version_id), None)
+
+
+def version_info(version):
+    """Describe a version for the page."""
+    return figures.VersionInfo(
+        version.id, version.version, version.title, version.loaded_at, version.current
+    )
+
+
+def newest_version(scenario_key):
+    """Return the newest stored version of a scenario, or None."""
+    statement = select(ScenarioVersion).where(ScenarioVersion.scenario_key == scenario_key)
+    statement = statement.order_by(ScenarioVersion.loaded_at.desc(), ScenarioVersion.id.desc())
+    return db.session.exec(statement).first()
+
+
+def scenario_exists(scenario_key):
+    """Say whether any version of a scenario is stored."""
+    return newest_version(scenario_key) is not None
+
+
+def filter_conditions(filters, version_id):
+    """Return the conditions on attempts for one version and the filters asked for."""
+    conditions = [Attempt.scenario_version_id == version_id]
+    if filters.first_only:
+        conditions.append(Attempt.number == 1)
+    if filters.since is not None:
+        conditions.append(Attempt.started_at >= london_midnight(filters.since))
+    if filters.until is not None:
+        conditions.append(Attempt.started_at < london_midnight(filters.until + timedelta(days=1)))
+    return conditions
+
+
+def london_midnight(day):
+    """Return the moment a day begins in London, in UTC."""
+    return datetime.combine(day, time(), tzinfo=LONDON).astimezone(UTC)
+
+
+def collect(scenario, conditions, suppressing):
+    """Run the view's aggregate queries: two over attempts, one over steps (two with a loop)."""
+    groups = group_rows(conditions, suppressing)
+    if sum(g.finished + g.in_progress + g.abandoned for g in groups) >= TUNE_FROM_ATTEMPTS:
+        tune_for_aggregates()
+    return figures.Rows(
+        groups=groups,
+        paths=path_rows(conditions, suppressing),
+        choices=choice_rows(conditions, suppressing),
+        node_attempts=node_attempts(conditions) if story.has_loop(scenario) else None,
+    )
+
+
+# PostgreSQL settings for the transaction that runs a large view's aggregates (see below).
+AGGREGATE_WORK_MEM = "64MB"
+TUNE_FROM_ATTEMPTS = 5_000  # about 50,000 steps; below, the defaults do well
+TUNING = text("SELECT set_config('work_mem', :memory, true), set_config('jit', 'off', true)")
+
+
+def on_postgresql():
+    """Say whether the session talks to PostgreSQL."""
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def tune_for_aggregates():
+    """On PostgreSQL, let this transaction's aggregates hash in memory, and skip JIT.
+
+    The planner multiplies the distinct counts of the grouping columns, so it expects
+    about a tenth of the steps as groups where there are a few thousand: with the
+    default 4MB of work_mem it would sort every step to disk rather than hash them. It
+    would also compile these one-off queries just in time, which costs more than it
+    saves. The settings end with the transaction. A small view does without them, and
+    without the round trip they take.
+    """
+    if on_postgresql():
+        db.session.execute(TUNING, {"memory": AGGREGATE_WORK_MEM})
+
+
+def rows_of(statement):
+    """Run an aggregate query and return its rows, without the ORM's work per row."""
+    return db.session.connection().execute(statement).all()
+
+
+def flag(condition, name):
+    """Return a column that is 1 where a condition holds, else 0."""
+    return case((condition, 1), else_=0).label(name)
+
+
+def bucket(elapsed_ms):
+    """Return the SQL that counts a time to decide as counting.bucket_ms does."""
+    first, _ = counting.BUCKETS[0]
+    ranges = [(elapsed_ms < first, (elapsed_ms + 500) // 1000 * 1000)]
+    for below, width in counting.BUCKETS[1:]:
+        ranges.append((elapsed_ms < below, elapsed_ms // width * width + width // 2))
+    return case(*ranges, else_=counting.LONGEST_MS)
+
+
+# The columns of the queries below, built once: only their conditions change.
+FINISHED = Attempt.finished_at.is_not(None)
+UNFINISHED, ABANDONED = Attempt.finished_at.is_(None), Attempt.abandoned_at.is_not(None)
+STATE_COLUMNS = (
+    Attempt.cast_index,
+    case((FINISHED, None), else_=func.coalesce(Attempt.at_node, "")).label("at_node"),
+    flag(FINISHED, "finished"),
+    flag(FINISHED & Attempt.passed, "passed"),
+    flag(FINISHED & ~Attempt.sharing_passed, "failed_sharing"),
+    flag(FINISHED & (Attempt.critical_count > 0), "failed_critical"),
+    flag(UNFINISHED & ~ABANDONED, "in_progress"),
+    flag(UNFINISHED & ABANDONED, "abandoned"),
+    Attempt.user_id,
+)
+OUTCOME = (
+    Attempt.path,
+    Attempt.ending,
+    Attempt.passed,
+    Attempt.sharing_passed,
+    Attempt.critical_count,
+)
+DECISION_COLUMNS = (
+    AttemptStep.node_id,
+    AttemptStep.choice_id,
+    AttemptStep.verdict,
+    bucket(AttemptStep.elapsed_ms).label("bucket"),
+    Attempt.user_id,
+)
+
+
+def sketch(person_id, suppressing=True):
+    """Return the aggregates of a people sketch of these rows (see counting.people_in).
+
+    Two 64-bit masks with a bit per person: their id modulo 61, and their id divided by
+    61 modulo 59. PostgreSQL ORs them with bit_or, which hashes; SQLite, which has no
+    bit_or, adds the distinct bits, which is the same number. Only suppression needs
+    them, so for a trainer's own trainees there are none.
+    """
+    if not suppressing:
+        return []
+    one = literal(1, BigInteger)
+    bits = (one.op("<<")(person_id % 61), one.op("<<")(person_id // 61 % 59))
+    if on_postgresql():
+        masks = [func.bit_or(bit) for bit in bits]
+    else:
+        masks = [func.sum(distinct(bit)) for bit in bits]
+    return [mask.label(name) for mask, name in zip(masks, ("mask_a", "mask_b"), strict=True)]
+
+
+def group_rows(conditions, suppressing):
+    """Count attempts per cast row and state: finished, or the node an unfinished one is at.
+
+    One pass over the attempts gives the headline, the cast rows' rates and where
+    unfinished attempts stopped, each with a people sketch.
+    """
+    states = select(*STATE_COLUMNS).where(*conditions).subquery()
+    keys = (states.c.cast_index, states.c.at_node)
+    counts = [func.sum(states.c[name]) for name in figures.GroupRow._fields[2:8]]
+    statement = select(*keys, *counts, *sketch(states.c.user_id, suppressing)).group_by(*keys)
+    return [figures.GroupRow(*found) for found in rows_of(statement)]
+
+
+def path_rows(conditions, suppressing):
+    """Return the most taken complete paths with their outcomes (and people sketches).
+
+    Across cohorts it reads more than are shown, for those taken by too few people.
+    """
+    limit = figures.PATHS_FETCHED if suppressing else figures.PATHS_SHOWN
+    statement = (
+        select(*OUTCOME, func.count(), *sketch(Attempt.user_id, suppressing))
+        .where(*conditions, FINISHED, Attempt.path.is_not(None))
+        .group_by(*OUTCOME)
+        .order_by(func.count().desc(), Attempt.path)
+        .limit(limit)
+    )
+    return [figures.PathRow(*found) for found in rows_of(statement)]
+
+
+def decisions_in_view(conditions, *columns):
+    """Return a subquery of the decisions taken in the attempts in view."""
+    return (
+        select(*columns)
+        .join(Attempt, Attempt.id == AttemptStep.attempt_id)
+        .where(*conditions, AttemptStep.is_decision)
+        .subquery()
+    )
+
+
+def choice_rows(conditions, suppressing):
+    """Count decisions per node, choice, verdict and bucket of time, with people sketches.
+
+    This is the view's one pass over the steps. Its rows are read as they come (tuples
+    named as `figures.ChoiceRow`'s fields), there being a few thousand.
+    """
+    steps = decisions_in_view(conditions, *DECISION_COLUMNS)
+    keys = (steps.c.node_id, steps.c.choice_id, steps.c.verdict, steps.c.bucket)
+    people = sketch(steps.c.user_id, suppressing)
+    statement = select(*keys, func.count().label("count"), *people).group_by(*keys)
+    return rows_of(statement)
+
+
+def node_attempts(conditions):
+    """Count the attempts that decided at each node, for scenarios with a loop."""
+    steps = decisions_in_view(conditions, AttemptStep.node_id, AttemptStep.attempt_id)
+    statement = select(steps.c.node_id, func.count(distinct(steps.c.attempt_id)))
+    return dict(rows_of(statement.group_by(steps.c.node_id)))
+
+
+# --------------------------------------------------------------------------- one attempt
+
+
+def cohort_choices_for(attempt):
+    """Return, per decision node, what most of the person's cohort chose there.
+
+    The cohort is every other person with an attempt at the same assignment on the same
+    version, each counted by their earliest such attempt; a node is left out unless at
+    least `counting.MINIMUM_PEOPLE` of them decided there. Nothing for free practice.
+    """
+    if attempt.assignment_id is None:
+        return {}
+    statement = others_choices(attempt.assignment_id, attempt.scenario_version_id, attempt)
+    return story.cohort_choices(db.session.exec(statement).all(), counting.MINIMUM_PEOPLE)
+
+
+def others_choices(assignment_id, version_id, attempt):
+    """Return a query of (node, choice, person) for others' earliest attempts."""
+    earliest = (
+        select(func.min(Attempt.id))
+        .where(
+            Attempt.assignment_id == assignment_id,
+            Attempt.scenario_version_id == version_id,
+            Attempt.user_id != attempt.user_id,
+        )
+        .group_by(Attempt.user_id)
+    )
+    return (
+        select(AttemptStep.node_id, AttemptStep.choice_id, Attempt.user_id)
+        .join(Attempt, Attempt.id == AttemptStep.attempt_id)
+        .where(Attempt.id.in_(earliest), AttemptStep.is_decision)
+        .distinct()
+    )
+
+
+def cohort_lines(attempt):
+    """Return, per decision number of an attempt, what 'most of your cohort chose' there,
+    in the words of the person's own cast row (see `cohort_choices_for`)."""
+    found = cohort_choices_for(attempt)
+    if not found:
+        return {}
+    progress = progress_of(attempt)
+    lines = {}
+    for step in progress.steps:
+        common = found.get(step.node_id)
+        if step.is_decision and common is not None:
+            texts = [
+                story.choice_text(progress.scenario, step.node_id, c, progress.row)
+                for c in common.choice_ids
+            ]
+            lines[step.step_number + 1] = {
+                "texts": texts,
+                "count": common.count,
+                "people": common.people,
+            }
+    return lines
+
+
+def attempt_path(viewer, attempt_id):
+    """Return a trainee's attempt beside the best path and their cohort's choices, or 404.
+
+    The cohort's most common choice at each node counts every attempt at the same
+    assignment on the same version (the trainer's own trainees, so nothing is
+    suppressed); free practice has none.
+    """
+    attempt = db.session.get(Attempt, attempt_id) or abort(404)
+    person = visible_person(viewer, attempt.user_id)
+    assignment = visible_assignment_of(viewer, attempt)
+    progress = progress_of(attempt)
+    cohort = {}
+    if assignment is not None:
+        cohort = story.cohort_choices(
+            db.session.exec(assignment_choices(assignment.id, attempt.scenario_version_id)).all()
+        )
+    scenario, row = progress.scenario, progress.row
+    return {
+        "attempt": attempt,
+        "person": person,
+        "assignment": assignment,
+        "version": progress.version,
+        "scenario": scenario,
+        "comparison": story.compare(scenario, row, progress.choice_ids, cohort),
+        "best": story.best_steps(scenario, row),
+        "finished": attempt.finished_at is not None,
+    }
+
+
+def visible_assignment_of(viewer, attempt):
+    """Return the attempt's assignment if the viewer can see it, None for free practice."""
+    if attempt.assignment_id is None:
+        return None
+    return visible_assignment(viewer, attempt.assignment_id)
+
+
+def assignment_choices(assignment_id, version_id):
+    """Return a query of (node, choice, attempt) for every decision at an assignment."""
+    return (
+        select(AttemptStep.node_id, AttemptStep.choice_id, AttemptStep.attempt_id)
+        .join(Attempt, Attempt.id == AttemptStep.attempt_id)
+        .where(
+            Attempt.assignment_id == assignment_id,
+            Attempt.scenario_version_id == version_id,
+            AttemptStep.is_decision,
+        )
+        .distinct()
+    )
