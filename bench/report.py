@@ -411,18 +411,26 @@ def views(app):
 
 
 def measure(app):
-    """Time each view and its count; print one line each and the worst ratio."""
-    worst = 0.0
+    """Time each view and its count; print one line each and the worst ratio.
+
+    The goal (at most 5) is the analytics views'. The CSV exports are timed too, for the
+    record, but they write every row out in Python, so they are reported apart.
+    """
+    worst, exports_worst = 0.0, 0.0
     with app.app_context():
         for name, reads, view, baseline, query in views(app):
             viewed, counted, *alone = medians(view, baseline, *([query] if query else []))
             ratio = viewed / counted
-            worst = max(worst, ratio)
+            if query is None:
+                worst = max(worst, ratio)
+            else:
+                exports_worst = max(exports_worst, ratio)
             alone = f" (its query alone {alone[0] * 1000:.1f} ms)" if alone else ""
             print(
                 f"{name} reads {reads}: {viewed * 1000:.1f} ms vs count "
                 f"{counted * 1000:.1f} ms: ratio {ratio:.2f}{alone}"
             )
+    print(f"worst export ratio {exports_worst:.2f} (CSV row by row: not an analytics view)")
     print(f"worst ratio {worst:.2f}")
     return worst
 

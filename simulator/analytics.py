@@ -1,21 +1,25 @@
 """Where a cohort goes wrong: the aggregate queries behind the analytics pages.
 
-Each view runs a fixed number of aggregate queries, whatever the number of trainees,
-attempts or nodes, and `figures` turns their rows into what the page shows. They read
-what was settled as each step and each attempt was recorded (a step's verdict; an
-attempt's node, critical errors and path), so nothing is replayed per attempt. Attempts
-recorded before those were kept (no verdict, path or node) are left out of the figures
-that need them.
+Each view runs the same four aggregate queries, whatever the number of trainees,
+attempts or nodes (a fifth tunes PostgreSQL for a large view; a sixth counts attempts
+per node in a scenario with a loop): the versions with attempts; one pass over the
+attempts for the headline, the cast rows and where unfinished attempts stopped; the most
+taken paths; and one pass over the steps. `figures` turns their rows into what the page
+shows. They read what was settled as each step and each attempt was recorded (a step's
+verdict; an attempt's node, critical errors and path), so nothing is replayed per
+attempt; attempts recorded before those were kept (no verdict, path or node) are left
+out of the figures that need them.
 
 Time to decide is counted in SQL as a histogram (`bucket` below, the same rule as
-`counting.bucket_ms`): one query on SQLite, which has no percentile_cont, and on
-PostgreSQL alike, inside the one pass over the steps that also counts the choices, so it
-costs no query of its own. Its median and interquartile range (`counting.quantile`,
-interpolated as percentile_cont does) are exact to the second under two minutes.
+`counting.bucket_ms`), inside the pass over the steps that also counts the choices, so
+it costs no query of its own and is the same on SQLite (which has no percentile_cont)
+and PostgreSQL. Its median and interquartile range (`counting.quantiles`, interpolated
+as percentile_cont does) are within about 5% of the exact ones.
 
 A version is a different test: every figure is for one version, the newest with attempts
 unless another is asked for. Across cohorts (a scenario's view) a figure resting on fewer
-than `counting.MINIMUM_PEOPLE` people is suppressed.
+than `counting.MINIMUM_PEOPLE` people is suppressed; people are counted there by a
+sketch that can only undercount (`counting.people_in`), in the same passes.
 """
 
 from datetime import UTC, datetime, time, timedelta
@@ -175,7 +179,7 @@ def london_midnight(day):
 
 
 def collect(scenario, conditions, suppressing):
-    """Run the view's aggregate queries: two over attempts, one over steps (two with a loop)."""
+    """Run the view's aggregate queries: two over the attempts, one over the steps."""
     groups = group_rows(conditions, suppressing)
     if sum(g.finished + g.in_progress + g.abandoned for g in groups) >= TUNE_FROM_ATTEMPTS:
         tune_for_aggregates()

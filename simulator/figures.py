@@ -11,7 +11,7 @@ a trainee's comparison with others), a figure that rests on fewer than MINIMUM_P
 people is suppressed: its numbers are None and `suppressed` is true. Zero is shown.
 """
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import NamedTuple
@@ -329,7 +329,7 @@ class Stop:
 class PathFigures:
     """One complete path and its outcome."""
 
-    choices: tuple[str, ...]  # the text of each decision's choice, in order
+    choices: tuple[tuple[int, str], ...]  # (decision number, the choice's text), in order
     attempts: int
     people: int
     share: float | None
@@ -337,6 +337,7 @@ class PathFigures:
     passed: bool
     sharing_passed: bool
     critical: bool
+    changes: tuple[tuple[int, str], ...] | None = None  # where it leaves the first path
 
     @property
     def percent(self):
@@ -409,9 +410,9 @@ class Analytics:
 class _Tally:
     """Counts built up from choice rows for one node."""
 
-    choices: Counter = field(default_factory=Counter)
-    verdicts: dict = field(default_factory=lambda: defaultdict(Counter))
-    times: Counter = field(default_factory=Counter)
+    choices: dict = field(default_factory=dict)  # choice id -> decisions
+    verdicts: dict = field(default_factory=dict)  # choice id -> {verdict: decisions}
+    times: dict = field(default_factory=dict)  # seconds -> decisions
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -465,20 +466,23 @@ def headline(found, decisions, suppressing):
 
 
 def tally(choice_rows):
-    """Group choice rows by node: choices, verdicts per choice, time buckets."""
-    choices, verdicts, times = defaultdict(int), defaultdict(int), defaultdict(int)
-    for node_id, choice_id, verdict, bucket, count, *_ in choice_rows:
-        choices[node_id, choice_id] += count
-        verdicts[node_id, choice_id, verdict] += count
-        times[node_id, bucket] += count
-    nodes = defaultdict(_Tally)
-    for (node_id, choice_id), count in choices.items():
-        nodes[node_id].choices[choice_id] = count
-    for (node_id, choice_id, verdict), count in verdicts.items():
+    """Group choice rows by node: choices, verdicts per choice, time buckets.
+
+    Written for speed (there can be a few thousand rows): plain dicts, no unpacking.
+    """
+    nodes = {}
+    for row in choice_rows:
+        node_id, choice_id, verdict, bucket, count = row[0], row[1], row[2], row[3], row[4]
+        counts = nodes.get(node_id)
+        if counts is None:
+            counts = nodes[node_id] = _Tally()
+        chosen, times = counts.choices, counts.times
+        chosen[choice_id] = chosen.get(choice_id, 0) + count
         if verdict is not None:
-            nodes[node_id].verdicts[choice_id][verdict] = count
-    for (node_id, bucket), count in times.items():
-        nodes[node_id].times[bucket / 1000] = count
+            verdicts = counts.verdicts.setdefault(choice_id, {})
+            verdicts[verdict] = verdicts.get(verdict, 0) + count
+        seconds = bucket / 1000
+        times[seconds] = times.get(seconds, 0) + count
     return nodes
 
 
@@ -686,17 +690,16 @@ def stop_label(scenario, node_id, decisions):
 def paths(scenario, path_rows, finished, suppressing=False):
     """Return the most common complete paths, most taken first, with their outcomes.
 
-    Where suppression applies, a path taken by fewer than MINIMUM_PEOPLE people is left
-    out (the store reads PATHS_FETCHED paths, so that PATHS_SHOWN remain).
+    Each path after the first also says where it differs from the first: the decisions
+    it takes differently, or that the first never reached. Where suppression applies, a
+    path taken by fewer than MINIMUM_PEOPLE people is left out (the store reads
+    PATHS_FETCHED paths, so that PATHS_SHOWN remain).
     """
-    found = []
+    found, first = [], None
     enough = [taken for taken in path_rows if shown(taken.people, suppressing)]
     for taken in enough[:PATHS_SHOWN]:
-        choices = tuple(
-            outline(scenario).options.get((node_id, choice_id), choice_id)
-            for node_id, choice_id in pairs_of(taken.path)
-            if node_id in scenario.nodes and scenario.nodes[node_id].kind == "decision"
-        )
+        choices = path_decisions(scenario, taken.path)
+        first = choices if first is None else first
         found.append(
             PathFigures(
                 choices=choices,
@@ -707,9 +710,21 @@ def paths(scenario, path_rows, finished, suppressing=False):
                 passed=bool(taken.passed),
                 sharing_passed=bool(taken.sharing_passed),
                 critical=bool(taken.critical_count),
+                changes=None if choices is first else tuple(c for c in choices if c not in first),
             )
         )
     return found
+
+
+def path_decisions(scenario, path):
+    """Return (decision number, choice text) for each decision of a stored path."""
+    story = outline(scenario)
+    number = {node_id: i for i, node_id in enumerate(story.decisions, start=1)}
+    return tuple(
+        (number[node_id], story.options.get((node_id, choice_id), choice_id))
+        for node_id, choice_id in pairs_of(path)
+        if node_id in number
+    )
 
 
 # The cast values that name a row, in this order, where a scenario has them.

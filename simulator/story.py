@@ -155,14 +155,6 @@ def pairs_of(path):
     return [tuple(pair.split(":", 1)) for pair in (path or "").split()]
 
 
-def ending_outcome(scenario, ending, row):
-    """Return an ending's outcome label."""
-    node = scenario.nodes.get(ending) if ending else None
-    if node is None or node.end is None:
-        return "Unknown ending"
-    return filled(node.end.outcome, row)
-
-
 @dataclass(frozen=True)
 class CohortChoice:
     """What most of a cohort chose at one decision node."""
@@ -324,14 +316,11 @@ def _options_judged(scenario, choice_ids):
     )
 
 
-_judged_paths: dict = {}
-_outlines: dict = {}
-
-
-_best_paths: dict = {}
-
-
+# What is worked out once per scenario (and path), kept while the scenario lives.
 KEPT = 1024
+_outlines: dict = {}
+_best_paths: dict = {}
+_judged_paths: dict = {}
 
 
 def kept(cache, key, scenario, compute):

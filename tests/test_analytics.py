@@ -143,7 +143,8 @@ def test_paths_are_the_most_common_first_with_outcomes(app, cohort):
         (2, "Victim withdraws", False, False),
         (1, "Victim safeguarded", False, False),
     ]
-    assert paths[0].choices[0].startswith("Arrange a professional [language] interpreter")
+    assert paths[0].choices[0][1].startswith("Arrange a professional [language] interpreter")
+    assert [number for number, _ in paths[1].changes] == [2]
     assert paths[0].percent == 50
 
 
@@ -497,3 +498,73 @@ def test_cohort_choices_count_each_other_person_once(app, trainer):
         found = analytics.cohort_choices_for(db.session.get(Attempt, mine))
     assert found["arrival"].choice_ids == ("check-status",)
     assert (found["arrival"].count, found["arrival"].people) == (6, 6)
+
+
+def test_the_assignment_page_links_to_its_figures(app, client, cohort):
+    """A trainer reaches the figures from the assignment's page."""
+    sign_in(client, "trainer")
+    page = text_of(client.get(f"/train/assignments/{cohort}"))
+    assert f'href="/train/assignments/{cohort}/analytics"' in page
+
+
+def test_a_read_only_debrief_links_to_the_trainees_path(app, client, cohort):
+    """From a trainee's debrief a trainer reaches their path beside the best one."""
+    with app.app_context():
+        attempt = attempts.user_attempts(accounts.find_user("t0").id, "doorstep", cohort)[0]
+    sign_in(client, "trainer")
+    page = text_of(client.get(f"/train/attempts/{attempt.id}"))
+    assert f'href="/train/attempts/{attempt.id}/path"' in page
+    assert client.get(f"/train/attempts/{attempt.id}/path").status_code == 200
+
+
+def test_attempts_recorded_before_verdicts_were_kept_are_left_out_where_needed(app, trainer):
+    """An old attempt with no verdicts, path or node counts its choices, not the rest."""
+    from sqlalchemy import update
+
+    from simulator.models import AttemptStep
+
+    assignment_id, people = cohort_of(app, 3)
+    old = play(app, people[0], SHARING_PATH, assignment_id)
+    stopped = play(app, people[1], BEST_PATH[:1], assignment_id)
+    play(app, people[2], BEST_PATH, assignment_id)
+    with app.app_context():
+        db.session.execute(
+            update(AttemptStep)
+            .where(AttemptStep.attempt_id.in_([old, stopped]))
+            .values(verdict=None)
+        )
+        db.session.execute(
+            update(Attempt).where(Attempt.id.in_([old, stopped])).values(path=None, at_node=None)
+        )
+        db.session.commit()
+    found = figures_of(app, assignment_id)
+    first = found.decisions[0]
+    assert first.decided == 3 and first.options[0].verdict == engine.GOOD
+    assert [p.attempts for p in found.paths] == [1]
+    assert found.stops == ()
+    assert found.headline.attempts == 3
+
+
+def test_a_free_practice_path_has_no_cohort(app, client, trainer):
+    """A trainee's free practice is set beside the best path only."""
+    from helpers import gen_attempt
+
+    assignment_id, people = cohort_of(app, 1)
+    attempt_id = gen_attempt(app, people[0], CHECK_PATH)
+    sign_in(client, "trainer")
+    response = client.get(f"/train/attempts/{attempt_id}/path")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "This is free practice, so there is no cohort to compare with." in page
+    assert "The cohort’s most common choice" not in page
+
+
+def test_an_assignment_with_no_attempts_says_so(app, client, trainer):
+    """Before anyone has tried it, the page names the version and says there is nothing yet."""
+    assignment_id, _people = cohort_of(app, 2)
+    sign_in(client, "trainer")
+    response = client.get(f"/train/assignments/{assignment_id}/analytics")
+    page = text_of(response)
+    assert response.status_code == 200
+    assert "version 1 (loaded" in page and "No attempts match these filters." in page
+    assert "Decision by decision" not in page

@@ -15,9 +15,6 @@ CAST = """\
 """
 
 
-NEUTRAL = {"victim": "[victim]", "language": "[language]"}
-
-
 def scenario(text=None):
     """Return the doorstep scenario, loaded."""
     report = load_bytes((text or doorstep()).encode(), "doorstep.yaml", base_dir=None)
@@ -281,16 +278,27 @@ def test_the_most_common_failing_choice():
 
 
 def test_paths_name_their_choices_and_outcome():
-    """A complete path lists each decision's choice and its ending."""
-    path = "arrival:interpreter hallway:continue disclosure:reassure"
-    taken = [figures.PathRow(path, "safe", True, True, 0, 3, *masks(3))]
-    found = figures.paths(scenario(), taken, 4)
-    assert found[0].choices == (
-        "Arrange a professional [language] interpreter and speak to her alone.",
-        "Tell her your priority is her safety, and explain the support available.",
+    """A complete path lists each decision's choice and its ending; later ones what differs."""
+    best = "arrival:interpreter hallway:continue disclosure:reassure"
+    shared = "arrival:interpreter hallway:continue disclosure:refer"
+    taken = [
+        figures.PathRow(best, "safe", True, True, 0, 3, *masks(3)),
+        figures.PathRow(shared, "unsafe", False, False, 0, 1, *masks(1)),
+    ]
+    first, second = figures.paths(scenario(), taken, 4)
+    assert first.choices == (
+        (1, "Arrange a professional [language] interpreter and speak to her alone."),
+        (2, "Tell her your priority is her safety, and explain the support available."),
     )
-    assert (found[0].outcome, found[0].percent) == ("Victim safeguarded", 75)
-    assert found[0].passed
+    assert (first.outcome, first.percent, first.passed, first.changes) == (
+        "Victim safeguarded",
+        75,
+        True,
+        None,
+    )
+    assert second.changes == (
+        (2, "Tell her you will have to pass her details to the Home Office."),
+    )
 
 
 def test_the_best_path_passes():

@@ -70,6 +70,7 @@ def render_figures(figures_for, versions, **context):
         found=found,
         versions=found.versions if found is not None else versions(),
         form=request.args,
+        dates={name: iso_day(request.args.get(name, "")) for name in ("from", "to")},
         errors=errors,
         charts=charts,
         duration=counting.duration,
@@ -87,14 +88,20 @@ def read_filters(args):
     if version and not version.isdigit():
         errors["version"] = "Select a version that has attempts"
     chosen["version_id"] = int(version) if version.isdigit() else None
-    for field, name, label in (("since", "from", "from"), ("until", "to", "to")):
+    for field, name in (("since", "from"), ("until", "to")):
         text = args.get(name, "").strip()
         chosen[field] = parse_day(text)
         if text and chosen[field] is None:
-            errors[name] = f"Enter the ‘{label}’ date as a real date, for example 2026-03-27"
+            errors[name] = f"Enter the ‘{name}’ date as a real date, for example 2026-03-27"
     if chosen["since"] and chosen["until"] and chosen["until"] < chosen["since"]:
         errors["to"] = "The ‘to’ date must be the same as or after the ‘from’ date"
     return chosen, errors
+
+
+def iso_day(text):
+    """Return a date input's value for the text asked for: ISO, or empty if not a date."""
+    day = parse_day(text.strip())
+    return day.isoformat() if day else ""
 
 
 def parse_day(text):
