@@ -439,3 +439,19 @@ def library_zone():
     from simulator.rendering import LONDON
 
     return LONDON
+
+
+def test_catalogue_buttons_name_their_scenario_in_markup_not_text(app, client):
+    """The catalogue's buttons carry the title as hidden text, never as escaped tags."""
+    from helpers import BEST_PATH, gen_assignment, gen_attempt, gen_cohort, gen_user, sign_in
+
+    gen_user(app, "trainer", "trainer")
+    gen_user(app, "ann")
+    assignment = gen_assignment(app, gen_cohort(app, "trainer", "Intake", ["ann"]))
+    gen_attempt(app, "ann", BEST_PATH, assignment_id=assignment)
+    gen_attempt(app, "ann", BEST_PATH[:1])
+    sign_in(client, "ann")
+    page = client.get("/").get_data(as_text=True)
+    assert "&lt;span" not in page
+    assert '<span class="govuk-visually-hidden">: A call to a flat</span>' in page
+    assert '<span class="govuk-visually-hidden"> A call to a flat</span>' in page
