@@ -158,17 +158,17 @@ def member_counts(cohort_ids):
     return dict(db.session.exec(statement).all())
 
 
-def is_member(cohort_id, user_id):
-    """Say whether a person is in a cohort."""
-    statement = select(CohortMember.id).where(
+def membership(cohort_id, user_id):
+    """Return a person's membership of a cohort, or None if they are not in it."""
+    statement = select(CohortMember).where(
         CohortMember.cohort_id == cohort_id, CohortMember.user_id == user_id
     )
-    return db.session.exec(statement).first() is not None
+    return db.session.exec(statement).first()
 
 
 def add_member(actor, cohort, person, commit=True):
     """Put a trainee in a cohort (no change if already there); say whether they were added."""
-    if is_member(cohort.id, person.id):
+    if membership(cohort.id, person.id) is not None:
         return False
     db.session.add(CohortMember(cohort_id=cohort.id, user_id=person.id))
     audit.record(
@@ -185,13 +185,10 @@ def add_member(actor, cohort, person, commit=True):
 
 def remove_member(actor, cohort, person):
     """Take a person out of a cohort; their attempts and results are kept."""
-    statement = select(CohortMember).where(
-        CohortMember.cohort_id == cohort.id, CohortMember.user_id == person.id
-    )
-    membership = db.session.exec(statement).first()
-    if membership is None:
+    found = membership(cohort.id, person.id)
+    if found is None:
         return False
-    db.session.delete(membership)
+    db.session.delete(found)
     audit.record(
         actor,
         "cohort.remove_member",
