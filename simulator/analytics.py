@@ -10,11 +10,16 @@ verdict; an attempt's node, critical errors and path), so nothing is replayed pe
 attempt; attempts recorded before those were kept (no verdict, path or node) are left
 out of the figures that need them.
 
-Time to decide is counted in SQL as a histogram (`bucket` below, the same rule as
-`counting.bucket_ms`), inside the pass over the steps that also counts the choices, so
-it costs no query of its own and is the same on SQLite (which has no percentile_cont)
-and PostgreSQL. Its median and interquartile range (`counting.quantiles`, interpolated
-as percentile_cont does) are within about 5% of the exact ones.
+Time to decide comes from the same pass over the steps that counts the choices: each
+row of it (a node, a choice, a verdict) carries its decisions' times as one array
+(PostgreSQL's array_agg; SQLite's group_concat, split here), so the median and
+interquartile range (`counting.quantiles`, interpolated as percentile_cont does) are
+exact, the same on both databases, and cost no query or row of their own. The arrays
+hold 8 bytes a decision in view: a scenario's million decisions would bring 8 MB.
+
+The statements are built once for each shape of scope and filters, with bound
+parameters, and then only run: building and compiling them on every view took about a
+fifth of a cohort's assignment view.
 
 A version is a different test: every figure is for one version, the newest with attempts
 unless another is asked for. Across cohorts (a scenario's view) a figure resting on fewer
@@ -23,17 +28,18 @@ sketch that can only undercount (`counting.people_in`), in the same passes.
 """
 
 from datetime import UTC, datetime, time, timedelta
-from functools import partial
+from functools import cache, partial
+from typing import NamedTuple
 
 from flask import abort
-from sqlalchemy import BigInteger, case, distinct, func, literal, text
+from sqlalchemy import BigInteger, Select, bindparam, case, distinct, func, literal, text
 from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from . import counting, figures, library, story
 from .assignments import version_for, visible_assignment
 from .attempts import progress_of
-from .cohorts import visible_cohorts_statement, visible_person
+from .cohorts import visible_person, visible_to
 from .db import db
 from .models import Assignment, Attempt, AttemptStep, Cohort, ScenarioVersion
 from .rendering import LONDON
@@ -45,10 +51,9 @@ def assignment_analytics(assignment, version_id=None, first_only=False, since=No
     `first_only` counts each person's first attempt at the assignment; `since` and
     `until` are dates in London, inclusive, on which attempts were started.
     """
-    scope = assignment_scope(assignment)
     filters = figures.Filters(version_id, first_only, since, until)
     fallback = partial(version_for, assignment)
-    return build(assignment.scenario_key, scope, filters, False, fallback)
+    return build(assignment_scope(assignment), filters, False, fallback)
 
 
 def scenario_analytics(
@@ -59,30 +64,58 @@ def scenario_analytics(
     Only attempts at those cohorts' assignments count (not free practice); figures
     resting on fewer than `counting.MINIMUM_PEOPLE` people are suppressed.
     """
-    scope = scenario_scope(viewer, scenario_key)
     filters = figures.Filters(version_id, first_only, since, until)
     fallback = partial(newest_version, scenario_key)
-    return build(scenario_key, scope, filters, True, fallback)
+    return build(scenario_scope(viewer, scenario_key), filters, True, fallback)
+
+
+class Scope(NamedTuple):
+    """Which attempts a view reads: the shape of its conditions and their values.
+
+    The shape says which conditions there are; the values fill their parameters. A
+    view's statements are built once per shape (see `view_statements`) and then only
+    run, which saves building and compiling them on every view.
+    """
+
+    shape: tuple
+    values: dict
+
+
+def assignment_scope(assignment):
+    """Return the scope of the attempts at an assignment."""
+    values = {"assignment_id": assignment.id, "scenario_key": assignment.scenario_key}
+    return Scope(("assignment",), values)
 
 
 def scenario_scope(viewer, scenario_key):
-    """Return the conditions on attempts at this scenario in cohorts the viewer can see."""
-    cohort_ids = visible_cohorts_statement(viewer, archived=None).with_only_columns(Cohort.id)
+    """Return the scope of the attempts at a scenario's assignments in the cohorts the
+    viewer can see (archived ones too)."""
+    values = {"scenario_key": scenario_key, "viewer_id": viewer.id}
+    return Scope(("scenario", viewer.role == "admin"), values)
+
+
+def scope_conditions(shape):
+    """Return the conditions on attempts of a scope's shape, with bound parameters."""
+    if shape[0] == "assignment":
+        return [Attempt.assignment_id == bindparam("assignment_id")]
+    everyone = shape[1]
+    cohort_ids = select(Cohort.id).where(*visible_to(everyone, bindparam("viewer_id")))
     assignment_ids = select(Assignment.id).where(
-        Assignment.cohort_id.in_(cohort_ids), Assignment.scenario_key == scenario_key
+        Assignment.cohort_id.in_(cohort_ids),
+        Assignment.scenario_key == bindparam("scenario_key"),
     )
     # The assignments name the scenario; saying it of the attempts too would make the
     # planner think the two conditions independent and expect far too few attempts.
     return [Attempt.assignment_id.in_(assignment_ids)]
 
 
-def build(scenario_key, scope, filters, suppressing, fallback):
+def build(scope, filters, suppressing, fallback):
     """Run the view's queries on the version asked for (or the newest) and make its figures.
 
     A version asked for that has no attempts in scope gives no version and no figures;
     with no attempts at all, the figures are of the version an attempt would play.
     """
-    versions = versions_in(scenario_key, scope)
+    versions = versions_in(scope)
     infos = tuple(version_info(version) for version in versions)
     chosen = pick_version(versions, filters.version_id)
     if chosen is None and filters.version_id is not None:
@@ -93,8 +126,7 @@ def build(scenario_key, scope, filters, suppressing, fallback):
         empty = figures.Headline(*figures.HeadlineRow())
         return figures.Analytics(infos, info, filters, suppressing, headline=empty)
     scenario = library.scenario_for(chosen)
-    conditions = [*scope, *filter_conditions(filters, chosen.id)]
-    rows = collect(scenario, conditions, suppressing)
+    rows = collect(scenario, scope, filters, chosen.id, suppressing)
     return figures.analytics(scenario, rows, infos, version_info(chosen), filters, suppressing)
 
 
@@ -102,19 +134,21 @@ def versions_with_attempts(assignment=None, viewer=None, scenario_key=None):
     """Describe the versions with attempts, newest first: at an assignment, or at a
     scenario in the cohorts a viewer can see."""
     if assignment is not None:
-        found = versions_in(assignment.scenario_key, assignment_scope(assignment))
+        found = versions_in(assignment_scope(assignment))
     else:
-        found = versions_in(scenario_key, scenario_scope(viewer, scenario_key))
+        found = versions_in(scenario_scope(viewer, scenario_key))
     return [version_info(version) for version in found]
 
 
-def assignment_scope(assignment):
-    """Return the conditions on attempts at an assignment."""
-    return [Attempt.assignment_id == assignment.id]
+def versions_in(scope):
+    """Return each version of the scope's scenario with attempts in scope, newest first."""
+    statement = versions_statement(scope.shape)
+    return list(db.session.exec(statement, params=scope.values).all())
 
 
-def versions_in(scenario_key, scope):
-    """Return each version with attempts in scope, newest first.
+@cache
+def versions_statement(shape):
+    """Return the query of `versions_in` for a scope's shape.
 
     Only versions of the scope's scenario are looked at, and for each the search stops
     at its first attempt in scope, found by its index (LIMIT 1 in a scalar subquery:
@@ -122,17 +156,19 @@ def versions_in(scenario_key, scope):
     """
     first_attempt = (
         select(Attempt.id)
-        .where(Attempt.scenario_version_id == ScenarioVersion.id, *scope)
+        .where(Attempt.scenario_version_id == ScenarioVersion.id, *scope_conditions(shape))
         .limit(1)
         .scalar_subquery()
     )
-    statement = (
+    return (
         select(ScenarioVersion)
         .options(defer(ScenarioVersion.source))  # read only if the scenario is not parsed yet
-        .where(ScenarioVersion.scenario_key == scenario_key, first_attempt.is_not(None))
+        .where(
+            ScenarioVersion.scenario_key == bindparam("scenario_key"),
+            first_attempt.is_not(None),
+        )
         .order_by(ScenarioVersion.loaded_at.desc(), ScenarioVersion.id.desc())
     )
-    return list(db.session.exec(statement).all())
 
 
 def pick_version(versions, version_id):
@@ -161,16 +197,32 @@ def scenario_exists(scenario_key):
     return newest_version(scenario_key) is not None
 
 
-def filter_conditions(filters, version_id):
-    """Return the conditions on attempts for one version and the filters asked for."""
-    conditions = [Attempt.scenario_version_id == version_id]
-    if filters.first_only:
+def filter_shape(filters):
+    """Return which filter conditions a view has: first attempts only, a first day, a last."""
+    return filters.first_only, filters.since is not None, filters.until is not None
+
+
+def filter_conditions(shape):
+    """Return the conditions on attempts for one version and a filter shape's conditions."""
+    first_only, since, until = shape
+    conditions = [Attempt.scenario_version_id == bindparam("version_id")]
+    if first_only:
         conditions.append(Attempt.number == 1)
-    if filters.since is not None:
-        conditions.append(Attempt.started_at >= london_midnight(filters.since))
-    if filters.until is not None:
-        conditions.append(Attempt.started_at < london_midnight(filters.until + timedelta(days=1)))
+    if since:
+        conditions.append(Attempt.started_at >= bindparam("since"))
+    if until:
+        conditions.append(Attempt.started_at < bindparam("until"))
     return conditions
+
+
+def filter_values(filters, version_id):
+    """Return the values of the filter conditions' parameters."""
+    values = {"version_id": version_id}
+    if filters.since is not None:
+        values["since"] = london_midnight(filters.since)
+    if filters.until is not None:
+        values["until"] = london_midnight(filters.until + timedelta(days=1))
+    return values
 
 
 def london_midnight(day):
@@ -178,16 +230,22 @@ def london_midnight(day):
     return datetime.combine(day, time(), tzinfo=LONDON).astimezone(UTC)
 
 
-def collect(scenario, conditions, suppressing):
+def collect(scenario, scope, filters, version_id, suppressing):
     """Run the view's aggregate queries: two over the attempts, one over the steps."""
-    groups = group_rows(conditions, suppressing)
+    statements = view_statements(scope.shape, filter_shape(filters), suppressing, on_postgresql())
+    values = scope.values | filter_values(filters, version_id)
+    groups = [figures.GroupRow(*found) for found in rows_of(statements.groups, values)]
     if sum(g.finished + g.in_progress + g.abandoned for g in groups) >= TUNE_FROM_ATTEMPTS:
         tune_for_aggregates()
+    choices = rows_of(statements.choices, values)
+    if not on_postgresql():
+        choices = [figures.ChoiceRow(*row[:4], split_values(row[4]), *row[5:]) for row in choices]
+    loops = story.has_loop(scenario)
     return figures.Rows(
         groups=groups,
-        paths=path_rows(conditions, suppressing),
-        choices=choice_rows(conditions, suppressing),
-        node_attempts=node_attempts(conditions) if story.has_loop(scenario) else None,
+        paths=[figures.PathRow(*found) for found in rows_of(statements.paths, values)],
+        choices=choices,
+        node_attempts=dict(rows_of(statements.node_attempts, values)) if loops else None,
     )
 
 
@@ -216,38 +274,28 @@ def tune_for_aggregates():
         db.session.execute(TUNING, {"memory": AGGREGATE_WORK_MEM})
 
 
-def rows_of(statement):
+def rows_of(statement, values):
     """Run an aggregate query and return its rows, without the ORM's work per row."""
-    return db.session.connection().execute(statement).all()
-
-
-def flag(condition, name):
-    """Return a column that is 1 where a condition holds, else 0."""
-    return case((condition, 1), else_=0).label(name)
-
-
-def bucket(elapsed_ms):
-    """Return the SQL that counts a time to decide as counting.bucket_ms does."""
-    first, _ = counting.BUCKETS[0]
-    ranges = [(elapsed_ms < first, (elapsed_ms + 500) // 1000 * 1000)]
-    for below, width in counting.BUCKETS[1:]:
-        ranges.append((elapsed_ms < below, elapsed_ms // width * width + width // 2))
-    return case(*ranges, else_=counting.LONGEST_MS)
+    return db.session.connection().execute(statement, values).all()
 
 
 # The columns of the queries below, built once: only their conditions change.
 FINISHED = Attempt.finished_at.is_not(None)
 UNFINISHED, ABANDONED = Attempt.finished_at.is_(None), Attempt.abandoned_at.is_not(None)
-STATE_COLUMNS = (
+STATE_KEYS = (
     Attempt.cast_index,
     case((FINISHED, None), else_=func.coalesce(Attempt.at_node, "")).label("at_node"),
-    flag(FINISHED, "finished"),
-    flag(FINISHED & Attempt.passed, "passed"),
-    flag(FINISHED & ~Attempt.sharing_passed, "failed_sharing"),
-    flag(FINISHED & (Attempt.critical_count > 0), "failed_critical"),
-    flag(UNFINISHED & ~ABANDONED, "in_progress"),
-    flag(UNFINISHED & ABANDONED, "abandoned"),
-    Attempt.user_id,
+)
+STATE_COUNTS = tuple(  # in the order of figures.GroupRow's fields
+    func.sum(case((condition, 1), else_=0))
+    for condition in (
+        FINISHED,
+        FINISHED & Attempt.passed,
+        FINISHED & ~Attempt.sharing_passed,
+        FINISHED & (Attempt.critical_count > 0),
+        UNFINISHED & ~ABANDONED,
+        UNFINISHED & ABANDONED,
+    )
 )
 OUTCOME = (
     Attempt.path,
@@ -256,16 +304,58 @@ OUTCOME = (
     Attempt.sharing_passed,
     Attempt.critical_count,
 )
-DECISION_COLUMNS = (
-    AttemptStep.node_id,
-    AttemptStep.choice_id,
-    AttemptStep.verdict,
-    bucket(AttemptStep.elapsed_ms).label("bucket"),
-    Attempt.user_id,
-)
+DECISION_KEYS = (AttemptStep.node_id, AttemptStep.choice_id, AttemptStep.verdict)
 
 
-def sketch(person_id, suppressing=True):
+class ViewStatements(NamedTuple):
+    """The aggregate queries of a view, with bound parameters for the scope's and the
+    filters' values."""
+
+    groups: Select
+    paths: Select
+    choices: Select
+    node_attempts: Select
+
+
+@cache
+def view_statements(scope_shape, filter_shape, suppressing, postgresql):
+    """Build the view's aggregate queries for one shape of scope and filters.
+
+    `groups`: attempts per cast row and state (finished, or the node an unfinished one
+    is at), for the headline, the cast rows' rates and where unfinished attempts stopped.
+    `paths`: the most taken complete paths with their outcomes (across cohorts more than
+    are shown, for those taken by too few people). `choices`: the one pass over the
+    steps, decisions per node, choice and verdict with their times (see `all_values`).
+    `node_attempts`: the attempts that decided at each node, for scenarios with a loop.
+    Each carries people sketches where figures are suppressed.
+    """
+    conditions = [*scope_conditions(scope_shape), *filter_conditions(filter_shape)]
+    groups = select(*STATE_KEYS, *STATE_COUNTS, *sketch(Attempt.user_id, suppressing, postgresql))
+    paths = (
+        select(*OUTCOME, func.count(), *sketch(Attempt.user_id, suppressing, postgresql))
+        .where(*conditions, FINISHED, Attempt.path.is_not(None))
+        .group_by(*OUTCOME)
+        .order_by(func.count().desc(), Attempt.path)
+        .limit(figures.PATHS_FETCHED if suppressing else figures.PATHS_SHOWN)
+    )
+    choices = decisions_in_view(
+        conditions,
+        *DECISION_KEYS,
+        func.count(),
+        all_values(AttemptStep.elapsed_ms, postgresql),
+        *sketch(Attempt.user_id, suppressing, postgresql),
+    )
+    attempts = func.count(distinct(AttemptStep.attempt_id))
+    node_attempts = decisions_in_view(conditions, AttemptStep.node_id, attempts)
+    return ViewStatements(
+        groups=groups.where(*conditions).group_by(*STATE_KEYS),
+        paths=paths,
+        choices=choices.group_by(*DECISION_KEYS),
+        node_attempts=node_attempts.group_by(AttemptStep.node_id),
+    )
+
+
+def sketch(person_id, suppressing, postgresql):
     """Return the aggregates of a people sketch of these rows (see counting.people_in).
 
     Two 64-bit masks with a bit per person: their id modulo 61, and their id divided by
@@ -277,70 +367,34 @@ def sketch(person_id, suppressing=True):
         return []
     one = literal(1, BigInteger)
     bits = (one.op("<<")(person_id % 61), one.op("<<")(person_id // 61 % 59))
-    if on_postgresql():
+    if postgresql:
         masks = [func.bit_or(bit) for bit in bits]
     else:
         masks = [func.sum(distinct(bit)) for bit in bits]
     return [mask.label(name) for mask, name in zip(masks, ("mask_a", "mask_b"), strict=True)]
 
 
-def group_rows(conditions, suppressing):
-    """Count attempts per cast row and state: finished, or the node an unfinished one is at.
-
-    One pass over the attempts gives the headline, the cast rows' rates and where
-    unfinished attempts stopped, each with a people sketch.
-    """
-    states = select(*STATE_COLUMNS).where(*conditions).subquery()
-    keys = (states.c.cast_index, states.c.at_node)
-    counts = [func.sum(states.c[name]) for name in figures.GroupRow._fields[2:8]]
-    statement = select(*keys, *counts, *sketch(states.c.user_id, suppressing)).group_by(*keys)
-    return [figures.GroupRow(*found) for found in rows_of(statement)]
-
-
-def path_rows(conditions, suppressing):
-    """Return the most taken complete paths with their outcomes (and people sketches).
-
-    Across cohorts it reads more than are shown, for those taken by too few people.
-    """
-    limit = figures.PATHS_FETCHED if suppressing else figures.PATHS_SHOWN
-    statement = (
-        select(*OUTCOME, func.count(), *sketch(Attempt.user_id, suppressing))
-        .where(*conditions, FINISHED, Attempt.path.is_not(None))
-        .group_by(*OUTCOME)
-        .order_by(func.count().desc(), Attempt.path)
-        .limit(limit)
-    )
-    return [figures.PathRow(*found) for found in rows_of(statement)]
-
-
 def decisions_in_view(conditions, *columns):
-    """Return a subquery of the decisions taken in the attempts in view."""
+    """Return a query of columns of the decisions taken in the attempts in view."""
     return (
         select(*columns)
+        .select_from(AttemptStep)
         .join(Attempt, Attempt.id == AttemptStep.attempt_id)
         .where(*conditions, AttemptStep.is_decision)
-        .subquery()
     )
 
 
-def choice_rows(conditions, suppressing):
-    """Count decisions per node, choice, verdict and bucket of time, with people sketches.
-
-    This is the view's one pass over the steps. Its rows are read as they come (tuples
-    named as `figures.ChoiceRow`'s fields), there being a few thousand.
-    """
-    steps = decisions_in_view(conditions, *DECISION_COLUMNS)
-    keys = (steps.c.node_id, steps.c.choice_id, steps.c.verdict, steps.c.bucket)
-    people = sketch(steps.c.user_id, suppressing)
-    statement = select(*keys, func.count().label("count"), *people).group_by(*keys)
-    return rows_of(statement)
+def all_values(column, postgresql):
+    """Return an aggregate of every value of an integer column: an array on PostgreSQL,
+    text of comma-separated numbers on SQLite (see `split_values`)."""
+    if postgresql:
+        return func.array_agg(column).label("times")
+    return func.group_concat(column).label("times")
 
 
-def node_attempts(conditions):
-    """Count the attempts that decided at each node, for scenarios with a loop."""
-    steps = decisions_in_view(conditions, AttemptStep.node_id, AttemptStep.attempt_id)
-    statement = select(steps.c.node_id, func.count(distinct(steps.c.attempt_id)))
-    return dict(rows_of(statement.group_by(steps.c.node_id)))
+def split_values(joined):
+    """Return the numbers of SQLite's group_concat of an integer column."""
+    return [int(value) for value in joined.split(",")]
 
 
 # --------------------------------------------------------------------------- one attempt

@@ -21,15 +21,22 @@ AUDIENCE_LABELS = {"recruit": "Recruits", "cpd": "Continuing professional develo
 
 def visible_cohorts_statement(viewer, archived=False):
     """Return a query of the cohorts a trainer or admin can see."""
-    statement = select(Cohort)
-    if viewer.role != "admin":
-        shared = select(CohortShare.cohort_id).where(CohortShare.trainer_id == viewer.id)
-        statement = statement.where(or_(Cohort.owner_id == viewer.id, Cohort.id.in_(shared)))
+    statement = select(Cohort).where(*visible_to(viewer.role == "admin", viewer.id))
     if archived is not None:
         statement = statement.where(
             Cohort.archived_at.is_not(None) if archived else Cohort.archived_at.is_(None)
         )
     return statement
+
+
+def visible_to(everyone, viewer_id):
+    """Return the conditions on the cohorts a viewer sees: none for an admin (`everyone`);
+    for a trainer, their own and those shared with them. `viewer_id` may be a bound
+    parameter, for a statement built once and run for any viewer."""
+    if everyone:
+        return []
+    shared = select(CohortShare.cohort_id).where(CohortShare.trainer_id == viewer_id)
+    return [or_(Cohort.owner_id == viewer_id, Cohort.id.in_(shared))]
 
 
 def visible_cohorts(viewer, archived=False):

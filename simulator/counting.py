@@ -13,17 +13,7 @@ MINIMUM_PEOPLE = 5
 CONFIDENCE = 0.95
 SIGNIFICANCE = 0.05
 MINIMUM_EXPECTED = 5
-# Time to decide is counted in buckets (see `bucket_ms`): below each bound in
-# milliseconds, buckets of a width; an hour or more counts as an hour.
-BUCKETS = (
-    (20_000, 1_000),
-    (60_000, 2_000),
-    (120_000, 5_000),
-    (300_000, 15_000),
-    (600_000, 30_000),
-    (3_600_000, 60_000),
-)
-LONGEST_MS = 3_600_000
+AN_HOUR_S = 3_600
 
 
 def sketch_of(person_id):
@@ -174,56 +164,21 @@ def _independence(rows):
     )
 
 
-def bucket_ms(elapsed_ms):
-    """Return the time a decision's time to decide is counted as, in milliseconds.
+def quantiles(values, qs):
+    """Return each quantile in `qs` of sorted values, as PostgreSQL's percentile_cont does.
 
-    The store's SQL does the same (`analytics.bucket`), so that a view's one pass over
-    the steps can count times as a histogram, on SQLite (which has no percentile_cont)
-    and PostgreSQL alike. Under 20 seconds a time is rounded to the second; above, it
-    counts as the middle of its bucket in BUCKETS (2 seconds wide up to a minute, 5 up
-    to two, and so on), so a median is within about 5% of the exact one; an hour or
-    more counts as an hour.
+    That is linear interpolation between the two nearest values, at position q * (n - 1);
+    None for each when there are no values.
     """
-    if elapsed_ms < BUCKETS[0][0]:
-        return (elapsed_ms + 500) // 1000 * 1000
-    for below, width in BUCKETS[1:]:
-        if elapsed_ms < below:
-            return elapsed_ms // width * width + width // 2
-    return LONGEST_MS
-
-
-def quantile(histogram, q):
-    """Return quantile q of the values counted in {value: count}, as percentile_cont does.
-
-    That is linear interpolation between the two nearest of the sorted values, at
-    position q * (n - 1); None when nothing is counted.
-    """
-    return quantiles(histogram, (q,))[0]
-
-
-def quantiles(histogram, qs):
-    """Return each quantile in `qs` (ascending) of the values counted in {value: count}."""
-    values = sorted((value, count) for value, count in histogram.items() if count > 0)
-    total = sum(count for _, count in values)
-    if not total:
+    if not values:
         return [None] * len(qs)
-    wanted = []
+    last = len(values) - 1
+    found = []
     for q in qs:
-        position = q * (total - 1)
-        wanted.append((position, int(position), min(int(position) + 1, total - 1)))
-    at = _values_at(values, sorted({i for _, low, high in wanted for i in (low, high)}))
-    return [at[low] + (position - low) * (at[high] - at[low]) for position, low, high in wanted]
-
-
-def _values_at(values, indexes):
-    """Return {index: value} for 0-based ascending indexes into the sorted multiset."""
-    found, seen, pending = {}, 0, iter(indexes)
-    index = next(pending, None)
-    for value, count in values:
-        seen += count
-        while index is not None and index < seen:
-            found[index] = value
-            index = next(pending, None)
+        position = q * last
+        low = int(position)
+        high = min(low + 1, last)
+        found.append(values[low] + (position - low) * (values[high] - values[low]))
     return found
 
 
@@ -232,7 +187,7 @@ def duration(seconds):
     if seconds is None:
         return "not known"
     whole = int(seconds + 0.5)
-    if whole >= LONGEST_MS // 1000:
+    if whole >= AN_HOUR_S:
         return "an hour or more"
     if whole < 60:
         return plural(whole, "second")

@@ -12,6 +12,7 @@ people is suppressed: its numbers are None and `suppressed` is true. Zero is sho
 """
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import NamedTuple
@@ -99,13 +100,13 @@ class PathRow(NamedTuple):
 
 
 class ChoiceRow(NamedTuple):
-    """Decisions taken at one node: one choice, one verdict, one bucket of time to decide."""
+    """Decisions taken at one node with one choice and one verdict, and their times."""
 
     node_id: str
     choice_id: str
     verdict: str | None
-    bucket: int  # milliseconds, as `bucket_ms` counts them
     count: int
+    times: Sequence[int]  # each decision's time to decide, in milliseconds, in any order
     mask_a: int = 0
     mask_b: int = 0
 
@@ -412,7 +413,7 @@ class _Tally:
 
     choices: dict = field(default_factory=dict)  # choice id -> decisions
     verdicts: dict = field(default_factory=dict)  # choice id -> {verdict: decisions}
-    times: dict = field(default_factory=dict)  # seconds -> decisions
+    times: list = field(default_factory=list)  # milliseconds, one per decision
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -466,24 +467,33 @@ def headline(found, decisions, suppressing):
 
 
 def tally(choice_rows):
-    """Group choice rows by node: choices, verdicts per choice, time buckets.
+    """Group choice rows by node: choices, verdicts per choice, times to decide.
 
-    Written for speed (there can be a few thousand rows): plain dicts, no unpacking.
+    Written for speed (a view across cohorts can have a few thousand rows): plain dicts,
+    no unpacking.
     """
     nodes = {}
     for row in choice_rows:
-        node_id, choice_id, verdict, bucket, count = row[0], row[1], row[2], row[3], row[4]
+        node_id, choice_id, verdict, count = row[0], row[1], row[2], row[3]
         counts = nodes.get(node_id)
         if counts is None:
             counts = nodes[node_id] = _Tally()
-        chosen, times = counts.choices, counts.times
+        chosen = counts.choices
         chosen[choice_id] = chosen.get(choice_id, 0) + count
         if verdict is not None:
             verdicts = counts.verdicts.setdefault(choice_id, {})
             verdicts[verdict] = verdicts.get(verdict, 0) + count
-        seconds = bucket / 1000
-        times[seconds] = times.get(seconds, 0) + count
+        counts.times.extend(row[4])
     return nodes
+
+
+def seconds_to_decide(times):
+    """Return the lower quartile, median and upper quartile of times in milliseconds, in
+    seconds (each None when there are none)."""
+    return [None if ms is None else ms / 1000 for ms in quantiles(sorted(times), QUARTILES)]
+
+
+QUARTILES = (0.25, 0.5, 0.75)
 
 
 def known_verdicts(scenario, rows):
@@ -524,7 +534,7 @@ def decision_figures(scenario, rows, suppressing, judged):
             continue
         attempts = decided if rows.node_attempts is None else rows.node_attempts.get(node_id, 0)
         options = option_figures(scenario, node_id, counts, decided, judged)
-        low, median, high = quantiles(counts.times, (0.25, 0.5, 0.75))
+        low, median, high = seconds_to_decide(counts.times)
         figures = DecisionFigures(
             node_id=node_id,
             ordinal=ordinal,

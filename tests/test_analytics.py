@@ -20,7 +20,7 @@ from helpers import (
 )
 from sqlalchemy import event
 
-from simulator import accounts, analytics, assignments, attempts, counting, engine, library
+from simulator import accounts, analytics, assignments, attempts, engine, library
 from simulator.db import db
 from simulator.models import Assignment, Attempt, User
 
@@ -201,16 +201,6 @@ def test_large_views_tune_postgresql_once(app, trainer, monkeypatch):
     with app.app_context():
         tuned = 5 if db.engine.dialect.name == "postgresql" else 4
     assert queries_per_view(app, assignment_id) == (tuned, tuned)
-
-
-@pytest.mark.parametrize("ms", [0, 499, 500, 19_499, 19_500, 20_000, 59_999, 61_000, 600_000])
-def test_the_sql_buckets_times_as_python_does(app, ms):
-    """The database counts a time to decide in the same bucket as counting.bucket_ms."""
-    from sqlalchemy import BigInteger, literal, select
-
-    with app.app_context():
-        found = db.session.execute(select(analytics.bucket(literal(ms, BigInteger)))).scalar()
-    assert found == counting.bucket_ms(ms)
 
 
 def test_first_attempts_only(app, trainer):
