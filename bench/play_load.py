@@ -479,6 +479,7 @@ def app_config(env):
     return {
         "DATABASE_URL": env["SIMULATOR_DATABASE_URL"],
         "SECRET_KEY": env["SIMULATOR_SECRET_KEY"],
+        "RECORDS_KEY": env["SIMULATOR_RECORDS_KEY"],
         "SYNC_LIBRARY_ON_START": False,
     }
 
@@ -488,6 +489,7 @@ def server_env(database_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMULATOR_")}
     env["SIMULATOR_DATABASE_URL"] = database_url
     env["SIMULATOR_SECRET_KEY"] = secrets.token_hex(32)
+    env["SIMULATOR_RECORDS_KEY"] = f"bench:{secrets.token_hex(32)}"
     # Production sets the session cookie Secure; over http a client must not send it back.
     env["SIMULATOR_SESSION_COOKIE_SECURE"] = "false"
     return env

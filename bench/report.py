@@ -444,6 +444,7 @@ def prepare(url):
         {
             "DATABASE_URL": url,
             "SECRET_KEY": secrets.token_hex(32),
+            "RECORDS_KEY": f"bench:{secrets.token_hex(32)}",
             "SCENARIOS_DIR": str(ROOT / "scenarios"),
             "SYNC_LIBRARY_ON_START": False,
         }

@@ -9,7 +9,7 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEXT_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
+TEXT_SETTINGS = ("SECRET_KEY", "RECORDS_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
 
 
 def create_app(test_config=None):
@@ -46,6 +46,7 @@ def create_app(test_config=None):
         # Plain http on 127.0.0.1 during development: a Secure cookie would not be sent.
         app.config["SESSION_COOKIE_SECURE"] = False
     configure_secret_key(app)
+    configure_records_key(app)
     app.jinja_loader = ChoiceLoader(
         [
             FileSystemLoader(str(PROJECT_ROOT / "templates")),
@@ -104,15 +105,60 @@ def refuse_without_secret_key():
     raise RuntimeError("SIMULATOR_SECRET_KEY is not set; the app will not serve requests.")
 
 
-def development_secret_key(app):
-    """Read, or create once, a random key in the instance folder."""
-    path = Path(app.config.get("SECRET_KEY_FILE") or Path(app.instance_path) / "secret_key")
+def development_secret_key(app, name="secret_key"):
+    """Read, or create once, a random key in the instance folder (or at `<NAME>_FILE`)."""
+    path = Path(app.config.get(f"{name.upper()}_FILE") or Path(app.instance_path) / name)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def configure_records_key(app):
+    """Read the keys that chain and seal the records (SIMULATOR_RECORDS_KEY, see chain.py).
+
+    Required like the secret key; development keeps a generated key, with id "dev", in the
+    instance folder, and tests get a random one. The keyring goes in
+    `app.extensions["records_keyring"]`, left out for command-line tools run without it.
+    """
+    from .chain import KeyringError, parse_keyring
+
+    text = app.config.get("RECORDS_KEY") or default_records_key(app)
+    if text is None:
+        return
+    try:
+        app.extensions["records_keyring"] = parse_keyring(text)
+    except KeyringError as error:
+        raise startup_error(f"SIMULATOR_RECORDS_KEY cannot be used: {error}.") from None
+
+
+def default_records_key(app):
+    """Return the records key to use when none is set, or None where a tool may run without."""
+    if app.testing:
+        return f"test:{secrets.token_hex(32)}"
+    if is_development(app):
+        return f"dev:{development_secret_key(app, 'records_key')}"
+    context = click.get_current_context(silent=True)
+    if context is None or starts_a_server(context):
+        raise startup_error(MISSING_RECORDS_KEY)
+    return None
+
+
+MISSING_RECORDS_KEY = (
+    "SIMULATOR_RECORDS_KEY is not set. Set it to a key id and a random secret of at least "
+    "32 bytes, as id:secret (for example k1: and the output of: "
+    "python -c 'import secrets; print(secrets.token_hex())'), "
+    "or set SIMULATOR_ENV=development on a developer's machine."
+)
+
+
+def startup_error(message):
+    """Return the error that stops start-up: one line on the command line, else raised."""
+    if click.get_current_context(silent=True) is not None:
+        return click.ClickException(message)
+    return RuntimeError(message)
 
 
 def register_extensions(app):

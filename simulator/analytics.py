@@ -94,10 +94,13 @@ def scenario_scope(viewer, scenario_key):
     return Scope(("scenario", viewer.role == "admin"), values)
 
 
+NOT_PREVIEW = Attempt.preview.is_(False)  # a trainer's preview is never in the figures
+
+
 def scope_conditions(shape):
     """Return the conditions on attempts of a scope's shape, with bound parameters."""
     if shape[0] == "assignment":
-        return [Attempt.assignment_id == bindparam("assignment_id")]
+        return [Attempt.assignment_id == bindparam("assignment_id"), NOT_PREVIEW]
     everyone = shape[1]
     cohort_ids = select(Cohort.id).where(*visible_to(everyone, bindparam("viewer_id")))
     assignment_ids = select(Assignment.id).where(
@@ -106,7 +109,7 @@ def scope_conditions(shape):
     )
     # The assignments name the scenario; saying it of the attempts too would make the
     # planner think the two conditions independent and expect far too few attempts.
-    return [Attempt.assignment_id.in_(assignment_ids)]
+    return [Attempt.assignment_id.in_(assignment_ids), NOT_PREVIEW]
 
 
 def build(scope, filters, suppressing, fallback):
@@ -421,6 +424,7 @@ def others_choices(assignment_id, version_id, attempt):
             Attempt.assignment_id == assignment_id,
             Attempt.scenario_version_id == version_id,
             Attempt.user_id != attempt.user_id,
+            NOT_PREVIEW,
         )
         .group_by(Attempt.user_id)
     )
@@ -500,6 +504,7 @@ def assignment_choices(assignment_id, version_id):
             Attempt.assignment_id == assignment_id,
             Attempt.scenario_version_id == version_id,
             AttemptStep.is_decision,
+            NOT_PREVIEW,
         )
         .distinct()
     )

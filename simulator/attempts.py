@@ -14,10 +14,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from . import engine
+from . import engine, records
 from .db import db
 from .library import scenario_for
-from .models import Attempt, AttemptStep, ScenarioVersion, utcnow
+from .models import Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
 RATIONALE_MAX = 5000
 
@@ -129,6 +129,7 @@ def abandon(attempt):
     if attempt.mode != "practice" or attempt.finished_at or attempt.abandoned_at:
         return False
     attempt.abandoned_at = utcnow()
+    attempt.state = "abandoned"
     db.session.add(attempt)
     db.session.commit()
     return True
@@ -178,8 +179,12 @@ def next_attempt_number(user_id, scenario_key, assignment_id=None):
     return (db.session.exec(statement).one() or 0) + 1
 
 
-def start_attempt(user, version, number, assignment=None, seed=None, now=None):
-    """Begin attempt `number` on a version; raise StepConflict if it already exists."""
+def start_attempt(user, version, number, assignment=None, seed=None, now=None, commit=True):
+    """Begin attempt `number` on a version; raise StepConflict if it already exists.
+
+    With `commit` False the attempt is only added and flushed, for the caller to commit
+    with what it adds (an assessment's clock and first event).
+    """
     scenario = scenario_for(version)
     seed = secrets.randbelow(2**31) if seed is None else seed
     begun = engine.start(scenario, seed)
@@ -197,8 +202,20 @@ def start_attempt(user, version, number, assignment=None, seed=None, now=None):
         started_at=now or utcnow(),
     )
     db.session.add(attempt)
-    commit_or_conflict()
+    if commit:
+        commit_or_conflict()
+    else:
+        flush_or_conflict()
     return attempt
+
+
+def record_event(attempt, state, reason, actor_id, now):
+    """Set an attempt's state and keep the change with its time and reason."""
+    attempt.state = state
+    db.session.add(attempt)
+    db.session.add(
+        AttemptEvent(attempt_id=attempt.id, at=now, state=state, reason=reason, actor_id=actor_id)
+    )
 
 
 def record_step(progress, choice, rationale, now=None):
@@ -219,6 +236,7 @@ def record_step(progress, choice, rationale, now=None):
         elapsed_ms=engine.time_to_decide(now, shown, previous),
         verdict=engine.verdicts(progress.scenario, choice_ids)[-1].verdict,
     )
+    records.link(attempt, progress.steps, step)
     db.session.add(step)
     attempt.at_node = engine.replay(progress.scenario, choice_ids).node
     db.session.add(attempt)
@@ -238,7 +256,7 @@ def mark_shown(progress):
 
 
 def finish_if_ended(progress, steps, now):
-    """Store the result derived from the log once the log reaches an ending."""
+    """Store and seal the result derived from the log once the log reaches an ending."""
     scenario = progress.scenario
     choice_ids = [step.choice_id for step in steps]
     if not engine.is_ending(scenario, engine.replay(scenario, choice_ids)):
@@ -246,6 +264,7 @@ def finish_if_ended(progress, steps, now):
     result = engine.result(scenario, choice_ids)
     attempt = progress.attempt
     attempt.finished_at = now
+    attempt.state = "finished"
     attempt.ending = result.ending
     attempt.passed = result.passed
     attempt.sharing_passed = result.sharing_passed
@@ -253,6 +272,11 @@ def finish_if_ended(progress, steps, now):
     attempt.critical_count = len(result.critical_errors)
     attempt.path = path_of(steps)
     db.session.add(attempt)
+    if attempt.mode == "assessment":
+        late = " in the grace period" if attempt.late else ""
+        reason = f"The candidate reached an ending{late}."
+        record_event(attempt, "finished", reason, attempt.user_id, now)
+    records.seal(attempt, steps)
 
 
 def path_of(steps):
@@ -302,6 +326,15 @@ def commit_or_conflict():
     """Commit, turning a unique-constraint clash into StepConflict."""
     try:
         db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise StepConflict from error
+
+
+def flush_or_conflict():
+    """Flush, turning a unique-constraint clash into StepConflict."""
+    try:
+        db.session.flush()
     except IntegrityError as error:
         db.session.rollback()
         raise StepConflict from error

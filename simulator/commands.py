@@ -1,26 +1,47 @@
-"""Command-line commands for running a server: `flask users ...` and `flask scenarios load`.
+"""Command-line commands for running a server: `flask users ...`, `flask scenarios load`,
+`flask assessments close-overdue` and `flask records verify`.
 
 `flask db ...` (migrations) comes from Flask-Alembic; `flask scenarios validate` and
 `schema` live in cli.py.
 """
 
 import sys
+from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, demo, library
+from . import accounts, assessments, chain, demo, library, records
 from .cli import scenarios_cli
 from .models import ROLES
 
 users_cli = AppGroup("users", help="Manage accounts.")
+assessments_cli = AppGroup("assessments", help="Run CPD assessments.")
+records_cli = AppGroup("records", help="Check that no record was altered.")
 
 
 def init_app(app):
-    """Register the account commands (the scenarios group is registered by cli.py)."""
+    """Register the account and assessment commands (scenarios are registered by cli.py)."""
     app.cli.add_command(users_cli)
+    app.cli.add_command(assessments_cli)
+    app.cli.add_command(records_cli)
+
+
+@assessments_cli.command("close-overdue")
+def close_overdue_command():
+    """Close every assessment attempt whose time is over, as its assessment says.
+
+    Safe to run every minute from cron on several machines at once: each attempt is
+    handled once, in its own transaction; one that fails is reported and the rest go on.
+    Exits 1 if any failed.
+    """
+    closed, overdue, failed = assessments.close_overdue(log=partial(click.echo, err=True))
+    click.echo(f"Closed {closed}; {overdue} entered their grace period; {failed} failed.")
+    if failed:
+        sys.exit(1)
 
 
 @users_cli.command("add")
@@ -79,6 +100,11 @@ def echo_demo_cohort(report):
     for _assignment, version, created in report.assignments:
         if created:
             click.echo(f"Assigned {version.title!r} ({version.scenario_key})")
+    if report.assessment_created:
+        click.echo(
+            f"Set an assessment of {report.assessment.scenario_key!r}: "
+            f"access code {demo.ASSESSMENT_CODE}, for demo-trainee to take"
+        )
     made = report.attempts
     if made:
         counts = demo.outcomes(made)
@@ -103,3 +129,41 @@ def load_command():
             click.echo(f"  {problem}")
     offered = len(report.loaded) + len(report.unchanged)
     click.echo(f"{offered} scenario(s) offered, {len(report.refused)} refused, from {folder}")
+
+
+@records_cli.command("verify")
+@click.option("--attempt", "attempt_id", type=int, help="Check only this attempt.")
+def verify_records_command(attempt_id):
+    """Check every attempt's chain, seal and rationales, and name each one that fails."""
+    try:
+        found = records.verify(attempt_id)
+    except records.MissingRecordsKey as error:
+        raise click.ClickException(str(error)) from error
+    counts = Counter()
+    for checked in found:
+        counts[checked.verdict.status] += 1
+        echo_checked(checked)
+    if attempt_id is not None and not counts:
+        raise click.ClickException(f"There is no attempt {attempt_id}.")
+    unlocks = records.open_unlocks()
+    if unlocks:
+        click.echo(
+            f"record_unlocks holds {unlocks} row(s) left behind by a transaction: "
+            "the triggers let every change past until they are deleted."
+        )
+    click.echo(
+        f"{counts.total()} attempt(s) checked: {counts[chain.VERIFIED]} verified, "
+        f"{counts[chain.NOT_CHAINED]} not chained, {counts[chain.FAILED]} failed."
+    )
+    if counts[chain.FAILED] or unlocks:
+        raise SystemExit(1)
+
+
+def echo_checked(checked):
+    """Say why an attempt failed, or that it was recorded before the chain existed."""
+    verdict, name = checked.verdict, f"Attempt {checked.attempt_id}"
+    for problem in verdict.problems:
+        click.echo(f"{name} failed: {problem}.")
+    if verdict.status == chain.NOT_CHAINED:
+        started = f"{checked.started_at:%Y-%m-%d %H:%M} UTC"
+        click.echo(f"{name} is not chained: it was recorded before the chain (begun {started}).")

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from . import accounts, attempts, audit, cohorts, engine, library
+from . import accounts, assessments, attempts, audit, cohorts, engine, library
 from .db import db
 from .models import Assignment, Attempt, Cohort, utcnow
 
@@ -77,6 +77,10 @@ RATIONALES = {
     ),
 }
 SEED = 2020
+ASSESSMENT_CODE = "DEMO-2020"
+# How much slower than their practice pace some recruits take the assessment, and who stops.
+ASSESSMENT_PACE = {"demo-recruit-3": 9.0}  # slow enough to finish in the grace period
+ASSESSMENT_STOPS = {"demo-recruit-8": 3}  # leaves it half way: time runs out
 
 
 @dataclass
@@ -91,12 +95,15 @@ class Report:
     attempts: list = field(default_factory=list)
     steps: int = 0
     no_scenarios: bool = False
+    assessment: Assignment | None = None
+    assessment_created: bool = False
 
     @property
     def created_anything(self):
         """Say whether this run added anything."""
         made = [a for *_, a in self.accounts] + [c for *_, c in self.assignments]
-        return any(made) or self.cohort_created or self.members_added or bool(self.attempts)
+        made += [self.cohort_created, self.assessment_created, self.members_added, self.attempts]
+        return any(made)
 
 
 def build(now=None, seed=SEED):
@@ -131,7 +138,78 @@ def build_all(now, seed):
         rng = random.Random(f"{seed}:{version.scenario_key}")
         for person, (_username, _name, _number, manners) in zip(recruits, RECRUITS, strict=True):
             play_assignment(report, person, assignment, version, manners, position, rng, now)
+    if versions:
+        assessment = demo_assessment(report, cohort, trainer, versions[0], now)
+        rng = random.Random(f"{seed}:assessment")
+        for person, (_username, _name, _number, manners) in zip(recruits, RECRUITS, strict=True):
+            sit_assessment(report, person, assessment, versions[0], manners[0], rng, now)
     return report
+
+
+def demo_assessment(report, cohort, trainer, version, now):
+    """Return the cohort's demo assessment, setting it if it is missing.
+
+    It opened three days ago and closes in a week: 30 minutes, a 5-minute grace period,
+    one attempt, the default review, and the access code ASSESSMENT_CODE.
+    """
+    statement = select(Assignment).where(
+        Assignment.cohort_id == cohort.id, Assignment.mode == "assessment"
+    )
+    found = db.session.exec(statement).first()
+    if found is not None:
+        report.assessment = found
+        return found
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    settings = {
+        "closes_at": midnight + timedelta(days=7, hours=17),
+        "time_limit_s": 30 * 60,
+        "overdue": "grace",
+        "grace_s": 5 * 60,
+        "attempts_allowed": 1,
+        "grade_method": "highest",
+        "access_code": ASSESSMENT_CODE,
+        "review": assessments.DEFAULT_REVIEW,
+    }
+    found = assessments.create(
+        trainer, cohort, version, True, midnight - timedelta(days=3, hours=-9), settings
+    )
+    report.assessment = found
+    report.assessment_created = True
+    return found
+
+
+def sit_assessment(report, person, assignment, version, manner, rng, now):
+    """Take a recruit's one attempt at the demo assessment, unless they have: most reach an
+    ending in time, one in the grace period (late), and one runs out of time half way."""
+    statement = select(Attempt.id).where(
+        Attempt.user_id == person.id, Attempt.assignment_id == assignment.id
+    )
+    if db.session.exec(statement).first() is not None:
+        return
+    found = assessments.settings_of(assignment)
+    terms = assessments.terms_for(assignment, found, person.id)
+    began = working_hours(assignment.opens_at + timedelta(days=rng.uniform(0, 2)), rng)
+    attempt = assessments.start(person, version, 1, assignment, found, terms, now=began)
+    pace = ASSESSMENT_PACE.get(person.username, 1.0)
+    stop = ASSESSMENT_STOPS.get(person.username)
+    progress = attempts.progress_of(attempt)
+    chooser = Chooser(manner, rng)
+    moment = began
+    while attempt.finished_at is None and len(progress.steps) < (stop or MOST_STEPS):
+        node = progress.node
+        choice = chooser.choose(progress.scenario, progress.choice_ids, progress.offered())
+        moment += timedelta(seconds=chooser.seconds_to_decide(node) * pace + rng.uniform(5, 20))
+        if assessments.phase(attempt, moment) == "over":
+            break
+        attempt.late = attempt.late or assessments.phase(attempt, moment) == "grace"
+        written = rng.choice(RATIONALES.get(chooser.verdict, RATIONALES["good"]))
+        rationale = attempts.clean_rationale(node, written)
+        step = attempts.record_step(progress, choice, rationale, moment)
+        progress = attempts.Progress(attempt, progress.version, [*progress.steps, step])
+        report.steps += 1
+    if attempt.finished_at is None:  # ran out of time: closed by the clock, as cron would
+        assessments.close_if_due(attempt, attempt.grace_until + timedelta(minutes=1))
+    report.attempts.append(attempt)
 
 
 def demo_account(report, username, password, role, name="", number="", creator=None):
@@ -179,7 +257,9 @@ def demo_versions():
 def demo_assignment(report, cohort, trainer, version, schedule, now):
     """Return the cohort's assignment of a scenario, setting it if it is missing."""
     statement = select(Assignment).where(
-        Assignment.cohort_id == cohort.id, Assignment.scenario_key == version.scenario_key
+        Assignment.cohort_id == cohort.id,
+        Assignment.scenario_key == version.scenario_key,
+        Assignment.mode == "practice",
     )
     assignment = db.session.exec(statement).first()
     created = assignment is None

@@ -119,7 +119,9 @@ def slug(words):
 def versions_in(scope):
     """Return the versions the scope's attempts played or its assignments play, by key, number."""
     ids = list(scope.assignment_ids)
-    played = select(Attempt.scenario_version_id).where(Attempt.assignment_id.in_(ids))
+    played = select(Attempt.scenario_version_id).where(
+        Attempt.assignment_id.in_(ids), Attempt.preview.is_(False)
+    )
     pinned = select(Assignment.version_id).where(Assignment.id.in_(ids))
     followed = select(Assignment.scenario_key).where(
         Assignment.id.in_(ids), Assignment.version_id.is_(None)
@@ -189,7 +191,7 @@ def results_statement(scope):
             Attempt.result,
         )
         .join(User, User.id == Attempt.user_id)
-        .where(Attempt.assignment_id.in_(list(scope.assignment_ids)))
+        .where(Attempt.assignment_id.in_(list(scope.assignment_ids)), Attempt.preview.is_(False))
         .order_by(Attempt.assignment_id, User.username, Attempt.number)
     )
 
@@ -271,7 +273,7 @@ def steps_statement(scope):
         )
         .join(Attempt, Attempt.id == AttemptStep.attempt_id)
         .join(User, User.id == Attempt.user_id)
-        .where(Attempt.assignment_id.in_(list(scope.assignment_ids)))
+        .where(Attempt.assignment_id.in_(list(scope.assignment_ids)), Attempt.preview.is_(False))
         .order_by(Attempt.assignment_id, User.username, Attempt.number, AttemptStep.step_number)
     )
 

@@ -3,6 +3,8 @@
 Attempts are pinned to the exact scenario file they began on, and every step a
 person takes is one AttemptStep row that is never changed or deleted; an attempt's
 result is derived from its steps by `engine.result` (see `attempts.finish_if_ended`).
+The database refuses changes to the records (triggers.py), and a keyed chain over them
+shows any change made behind its back (chain.py, records.py).
 """
 
 from datetime import UTC, datetime
@@ -32,8 +34,12 @@ SQLModel.metadata.naming_convention = {
 
 ROLES = ("trainee", "trainer", "admin")
 CHOICE_ORDERS = ("file", "shuffled")  # engine.ORDER_RULES
-# A CPD assessment mode will join practice; adding it needs a migration of the check.
-MODES = ("practice",)
+# Practice, or a CPD assessment (whose settings are in AssessmentSettings).
+MODES = ("practice", "assessment")
+# Where an attempt stands; an assessment records each change in AttemptEvent.
+ATTEMPT_STATES = ("in_progress", "overdue", "finished", "abandoned")
+OVERDUE_RULES = ("close", "grace", "discard")  # what happens when an assessment's time runs out
+GRADE_METHODS = ("highest", "first", "last")  # which of a candidate's attempts counts
 AUDIENCES = ("recruit", "cpd")  # the scenario format's audiences; a cohort has one
 
 
@@ -200,6 +206,7 @@ class Attempt(SQLModel, table=True):
         ),
         one_of("mode", MODES),
         one_of("choice_order", CHOICE_ORDERS),
+        one_of("state", ATTEMPT_STATES),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -234,6 +241,26 @@ class Attempt(SQLModel, table=True):
     at_node: str | None = Field(default=None, max_length=64)
     critical_count: int | None = None
     path: str | None = Field(default=None, sa_column=Column(Text))
+    # Where it stands (ATTEMPT_STATES); an assessment's changes are kept in AttemptEvent.
+    state: str = Field(
+        default="in_progress", max_length=16, sa_column_kwargs={"server_default": "in_progress"}
+    )
+    # An assessment's clock, set by the server when it starts: the deadline (time limit or
+    # close, whichever comes first) and, with a grace period, the end of it.
+    deadline_at: datetime | None = None
+    grace_until: datetime | None = None
+    late: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # False for an assessment attempt that was not submitted in time under the "discard"
+    # rule: it used an attempt but has no grade.
+    counted: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # A trainer's preview of an assessment: never a result, never in analytics.
+    preview: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Why an attempt was closed other than by reaching an ending in time.
+    closed_reason: str | None = Field(default=None, sa_column=Column(Text))
+    # The keyed seal over the last step's link and the result, made on finishing, and the
+    # id of its key (see chain.py); None for attempts finished before the chain existed.
+    seal: str | None = Field(default=None, max_length=64)
+    seal_key: str | None = Field(default=None, max_length=16)
 
 
 class AttemptStep(SQLModel, table=True):
@@ -257,6 +284,110 @@ class AttemptStep(SQLModel, table=True):
     elapsed_ms: int = Field(sa_type=sa.BigInteger)
     # The engine's verdict on this choice (engine.VERDICTS), judged when it was taken.
     verdict: str | None = Field(default=None, max_length=32)
+    # The SHA-256 of the rationale, kept when the text is erased, and the keyed link that
+    # chains this step to the one before, with its key's id (see chain.py); no link on
+    # steps recorded before the chain existed.
+    rationale_hash: str | None = Field(default=None, max_length=64)
+    link: str | None = Field(default=None, max_length=64)
+    link_key: str | None = Field(default=None, max_length=16)
+
+
+class AssessmentSettings(SQLModel, table=True):
+    """The settings of an assignment in assessment mode (one row per such assignment).
+
+    It opens at the assignment's `opens_at` and closes at `closes_at` (the assignment's
+    `due_at` is kept equal, for the lists that show a due date). `review` says what the
+    candidate sees when: {when: [what, ...]}, with `assessments.REVIEW_WHEN` and
+    `assessments.REVIEW_WHAT`.
+    """
+
+    __tablename__ = "assessment_settings"
+    __table_args__ = (
+        one_of("overdue", OVERDUE_RULES),
+        one_of("grade_method", GRADE_METHODS),
+        CheckConstraint("attempts_allowed >= 1", name="attempts_allowed"),
+        CheckConstraint("time_limit_s IS NULL OR time_limit_s > 0", name="time_limit_s"),
+        CheckConstraint("grace_s >= 0", name="grace_s"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignments.id", unique=True)
+    closes_at: datetime
+    time_limit_s: int | None = None
+    overdue: str = Field(default="close", max_length=16)
+    grace_s: int = 0
+    attempts_allowed: int = 1
+    grade_method: str = Field(default="highest", max_length=16)
+    access_code: str | None = Field(default=None, max_length=64)
+    review: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AssessmentOverride(SQLModel, table=True):
+    """A candidate's own time limit, dates or attempts allowed, with who set it and why.
+
+    Never changed: the newest row for a candidate applies, and each field left None
+    keeps the assessment's own setting.
+    """
+
+    __tablename__ = "assessment_overrides"
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignments.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    time_limit_s: int | None = None
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    attempts_allowed: int | None = None
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    set_by_id: int = Field(foreign_key="users.id")
+    set_at: datetime = Field(default_factory=utcnow)
+
+
+class AttemptEvent(SQLModel, table=True):
+    """One change of an attempt's state: when, to what, why, and by whom. Never changed.
+
+    `actor_id` is None where the server's clock or the command line made the change.
+    """
+
+    __tablename__ = "attempt_events"
+    __table_args__ = (one_of("state", ATTEMPT_STATES),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempts.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    state: str = Field(max_length=16)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class RationaleMark(SQLModel, table=True):
+    """A trainer's mark of one rationale against the rubric, with a comment. Never changed:
+    the newest mark of a step applies."""
+
+    __tablename__ = "rationale_marks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="attempts.id", index=True)
+    step_id: int = Field(foreign_key="attempt_steps.id", index=True)
+    marker_id: int = Field(foreign_key="users.id")
+    at: datetime = Field(default_factory=utcnow)
+    criteria: dict = Field(sa_column=Column(JSON, nullable=False))  # criterion -> met
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class RecordUnlock(SQLModel, table=True):
+    """A row that lets one transaction past the record triggers (see `records.unlocked`).
+
+    It is deleted before that transaction commits: between transactions the table is empty.
+    """
+
+    __tablename__ = "record_unlocks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    at: datetime = Field(default_factory=utcnow)
 
 
 class AppendOnlyError(Exception):
@@ -272,6 +403,12 @@ def refuse_to_rewrite_history(_mapper, _connection, step):
 
 @event.listens_for(AuditEntry, "before_update")
 @event.listens_for(AuditEntry, "before_delete")
-def refuse_to_rewrite_the_audit_log(_mapper, _connection, entry):
-    """Keep the audit log append-only: an entry is never changed or deleted."""
-    raise AppendOnlyError(f"audit entry {entry.id} is recorded")
+@event.listens_for(AttemptEvent, "before_update")
+@event.listens_for(AttemptEvent, "before_delete")
+@event.listens_for(AssessmentOverride, "before_update")
+@event.listens_for(AssessmentOverride, "before_delete")
+@event.listens_for(RationaleMark, "before_update")
+@event.listens_for(RationaleMark, "before_delete")
+def refuse_to_rewrite_a_record(_mapper, _connection, entry):
+    """Keep the audit log, attempt events, overrides and marks append-only."""
+    raise AppendOnlyError(f"{entry.__tablename__} row {entry.id} is recorded")

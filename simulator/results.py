@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from flask import abort
 from sqlmodel import select
 
-from . import assignments, attempts, cohorts
+from . import assessments, assignments, attempts, cohorts, marking
 from .db import db
 from .models import Assignment, Attempt, Cohort, CohortMember, ScenarioVersion, User
 
@@ -28,6 +28,12 @@ class ResultRow:
     attempts: list[Attempt]  # every attempt at the assignment, abandoned ones too, oldest first
     best: Attempt | None
     latest: Attempt | None  # the latest finished attempt
+    to_mark: dict = field(default_factory=dict)  # attempt id -> its rationales awaiting a mark
+
+    @property
+    def awaiting(self):
+        """Return how many of the trainee's rationales await marking (`marking`)."""
+        return sum(self.to_mark.values())
 
     @property
     def seconds(self):
@@ -55,26 +61,38 @@ def assignment_results(assignment):
     """Return one row per trainee in the assignment's cohort, by name, and the dimensions.
 
     The dimensions are (key, label) pairs, in the order the stored results first name them.
-    Two queries, however many trainees: the members, then their attempts at the assignment.
+    Three queries, however many trainees: the members, their attempts at the assignment,
+    and the rationales awaiting marking.
     """
     people = cohorts.members(assignment.cohort_id)
     found = assignment_attempts([assignment.id], [p.id for p in people])
+    waiting = marking.awaiting_by_attempt(assignment.id)
+    settings = assessments.settings_of(assignment)
+    method = settings.grade_method if settings else None
     rows = [
-        result_row(assignment, person, found.get((assignment.id, person.id), []))
+        result_row(assignment, person, found.get((assignment.id, person.id), []), waiting, method)
         for person in people
     ]
     return rows, dimensions_of(a for row in rows for a in row.attempts)
 
 
-def result_row(assignment, person, own):
-    """Return one trainee's row from their attempts at the assignment."""
+def result_row(assignment, person, own, waiting=None, grade_method=None):
+    """Return one trainee's row from their attempts at the assignment (and those awaiting
+    marking, by attempt id). For an assessment, `best` is the attempt that counts by its
+    grade method (`assessments.counting_attempt`)."""
     finished = [a for a in own if a.finished_at is not None and a.abandoned_at is None]
+    waiting = waiting or {}
+    if grade_method is None:
+        best = attempts.best_attempt(finished)
+    else:
+        best = assessments.counting_attempt(own, grade_method)
     return ResultRow(
         person=person,
         standing=assignments.standing(assignment, own),
         attempts=own,
-        best=attempts.best_attempt(finished),
+        best=best,
         latest=finished[-1] if finished else None,
+        to_mark={a.id: waiting[a.id] for a in own if a.id in waiting},
     )
 
 
@@ -83,7 +101,9 @@ def assignment_attempts(assignment_ids, user_ids):
     if not assignment_ids or not user_ids:
         return {}
     statement = select(Attempt).where(
-        Attempt.assignment_id.in_(assignment_ids), Attempt.user_id.in_(user_ids)
+        Attempt.assignment_id.in_(assignment_ids),
+        Attempt.user_id.in_(user_ids),
+        Attempt.preview.is_(False),
     )
     grouped = {}
     for attempt in db.session.exec(statement.order_by(Attempt.number)).all():
@@ -229,7 +249,9 @@ def person_attempts(user_id, viewer):
         .order_by(Attempt.started_at.desc(), Attempt.id.desc())
     )
     if viewer.role != "admin":
-        statement = statement.where(Attempt.assignment_id.in_(visible_assignment_ids(viewer)))
+        statement = statement.where(
+            Attempt.assignment_id.in_(visible_assignment_ids(viewer)), Attempt.preview.is_(False)
+        )
     return [PersonAttempt(*row) for row in db.session.exec(statement).all()]
 
 

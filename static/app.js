@@ -72,3 +72,65 @@ document.addEventListener("htmx:afterSettle", (event) => {
     target.focus();
   }
 });
+
+// An assessment's clock. The page says the deadline in words ("You have until 14:32");
+// this adds the minutes left beside it, and announces them politely, once each, at 10, 5
+// and 1 minutes left: never every second. The server stays the clock: a step posted
+// late is refused there, whatever this shows. The count starts from the seconds left
+// that the server wrote into the page, so a wrong clock on this computer does not matter.
+const ANNOUNCE_AT = [10, 5, 1];
+
+function minutesWords(minutes) {
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+}
+
+function startClock(clock) {
+  if (clock.dataset.appClockStarted) {
+    return;
+  }
+  clock.dataset.appClockStarted = "true";
+  const ends = Date.now() + Number(clock.dataset.secondsLeft) * 1000;
+  const shown = clock.querySelector(".app-clock__left");
+  const announce = clock.querySelector("[data-app-clock-announce]");
+  const said = new Set(ANNOUNCE_AT.filter((m) => Number(clock.dataset.secondsLeft) <= m * 60));
+  const tick = () => {
+    if (!clock.isConnected) {
+      window.clearInterval(timer);
+      return;
+    }
+    const left = Math.max(0, Math.ceil((ends - Date.now()) / 1000));
+    const minutes = Math.ceil(left / 60);
+    shown.textContent = left > 0 ? `About ${minutesWords(minutes)} left.` : "Time is up.";
+    for (const mark of ANNOUNCE_AT) {
+      if (left <= mark * 60 && left > 0 && !said.has(mark)) {
+        said.add(mark);
+        announce.textContent = `${minutesWords(mark)} left.`;
+      }
+    }
+    if (left === 0 && !said.has(0)) {
+      said.add(0);
+      announce.textContent = "Time is up. Your next answer will show what happens now.";
+    }
+  };
+  const timer = window.setInterval(tick, 1000);
+  tick();
+}
+
+function startClocks(scope) {
+  scope.querySelectorAll("[data-app-clock]").forEach(startClock);
+}
+
+startClocks(document);
+document.addEventListener("htmx:afterSettle", (event) => {
+  if (event.target instanceof Element) {
+    startClocks(event.target);
+  }
+});
+
+// The printable record's "Print this record" button (templates/train/record.html) appears
+// only where this script runs (its wrapper is hidden, as a GOV.UK button's own display
+// would override `hidden`); the page always says to use the browser's Print command.
+document.querySelectorAll("[data-app-print]").forEach((wrapper) => {
+  wrapper.hidden = false;
+  wrapper.querySelector("button").addEventListener("click", () => window.print());
+});

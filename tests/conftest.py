@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import PASSWORD, gen_user, post, sign_in, write_scenario
+from helpers import PASSWORD, RECORDS_KEY, gen_user, post, sign_in, write_scenario
 from postgres import Cluster
 from sqlmodel import SQLModel
 
@@ -127,6 +127,7 @@ def make_app(database_url, scenarios_dir):
             {
                 "TESTING": True,
                 "SECRET_KEY": "test secret key",
+                "RECORDS_KEY": RECORDS_KEY,
                 "DATABASE_URL": database_url,
                 "SCENARIOS_DIR": str(scenarios_dir),
                 **config,

@@ -1,11 +1,14 @@
 """Builders for tests: scenario files, accounts, and form posts with their CSRF token."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from simulator.accounts import create_user
 
 PASSWORD = "correct horse battery"
+# The records key every app of a test shares, as the processes of one server would.
+RECORDS_KEY = "test:a records key for the tests that is long enough"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 DOORSTEP = """\
@@ -130,6 +133,13 @@ def sign_in(client, username="trainee", password=PASSWORD):
     )
 
 
+def client_of(app, username):
+    """Return a new client signed in as this person."""
+    client = app.test_client()
+    assert sign_in(client, username).status_code == 303
+    return client
+
+
 def start(client, key="doorstep", number=1):
     """Press Start on a scenario's briefing and return the attempt's address."""
     response = post(client, f"/scenarios/{key}/attempts", {"number": str(number)})
@@ -198,25 +208,30 @@ def gen_assignment(app, cohort_id, key="doorstep", pinned=False, opens_at=None, 
         return made.id
 
 
-def gen_attempt(app, username, choices, key="doorstep", assignment_id=None, seed=7):
+def gen_attempt(app, username, choices, key="doorstep", assignment_id=None, seed=7, taking=None):
     """Play an attempt through the store (no HTTP) and return its id.
 
-    The attempt stops after `choices`: it finishes only if they reach an ending.
+    The attempt stops after `choices`: it finishes only if they reach an ending. With
+    `taking` (a timedelta) it starts that long ago and its steps are spread until now.
     """
     from simulator import accounts, attempts
     from simulator.db import db
-    from simulator.models import Assignment
+    from simulator.models import Assignment, utcnow
 
     with app.app_context():
         person = accounts.find_user(username)
         assignment = db.session.get(Assignment, assignment_id) if assignment_id else None
         version = offered(app, key)
         number = attempts.next_attempt_number(person.id, key, assignment_id)
-        attempt = attempts.start_attempt(person, version, number, assignment, seed=seed)
-        for choice_id in choices:
+        now = utcnow()
+        began = now - taking if taking else None
+        attempt = attempts.start_attempt(person, version, number, assignment, seed, began)
+        for made, choice_id in enumerate(choices, start=1):
             progress = attempts.progress_of(attempt)
             choice = {c.id: c for c in progress.offered()}[choice_id]
-            attempts.record_step(progress, choice, attempts.clean_rationale(progress.node, "why"))
+            at = began + taking * made / len(choices) if taking else None
+            kept = attempts.clean_rationale(progress.node, "why")
+            attempts.record_step(progress, choice, kept, now=at)
         return attempt.id
 
 
@@ -227,3 +242,56 @@ def offered(app, key):
     if not library.is_offered(key):
         library.sync(Path(app.config["SCENARIOS_DIR"]))
     return library.offered_version(key)
+
+
+def gen_assessment(app, cohort_id, key="doorstep", **settings):
+    """Set a scenario's current version as an assessment for a cohort; return its id.
+
+    `settings` override the defaults: open now, closing in a day, 30 minutes, closed when
+    time runs out, one attempt, highest grade, no access code, the default review.
+    """
+    from simulator import assessments
+    from simulator.db import db
+    from simulator.models import Cohort, User, utcnow
+
+    opens_at = settings.pop("opens_at", None)
+    pinned = settings.pop("pinned", True)
+    values = {
+        "closes_at": utcnow() + timedelta(days=1),
+        "time_limit_s": 30 * 60,
+        "overdue": "close",
+        "grace_s": 0,
+        "attempts_allowed": 1,
+        "grade_method": "highest",
+        "access_code": None,
+        "review": assessments.DEFAULT_REVIEW,
+    } | settings
+    with app.app_context():
+        cohort = db.session.get(Cohort, cohort_id)
+        owner = db.session.get(User, cohort.owner_id)
+        made = assessments.create(owner, cohort, offered(app, key), pinned, opens_at, values)
+        return made.id
+
+
+def gen_sitting(app, username, assignment_id, choices=(), started_at=None, rationale="why"):
+    """Start an assessment attempt by the server's clock at `started_at` (default now), take
+    these choices a second apart, and return the attempt's id."""
+    from simulator import accounts, assessments, attempts
+    from simulator.db import db
+    from simulator.models import Assignment, utcnow
+
+    with app.app_context():
+        person = accounts.find_user(username)
+        assignment = db.session.get(Assignment, assignment_id)
+        found = assessments.settings_of(assignment)
+        terms = assessments.terms_for(assignment, found, person.id)
+        number = attempts.next_attempt_number(person.id, assignment.scenario_key, assignment.id)
+        now = started_at or utcnow()
+        version = offered(app, assignment.scenario_key)
+        attempt = assessments.start(person, version, number, assignment, found, terms, now=now)
+        for second, choice_id in enumerate(choices, start=1):
+            progress = attempts.progress_of(attempt)
+            choice = {c.id: c for c in progress.offered()}[choice_id]
+            kept = attempts.clean_rationale(progress.node, rationale)
+            attempts.record_step(progress, choice, kept, now=now + timedelta(seconds=second))
+        return attempt.id

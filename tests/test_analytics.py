@@ -511,13 +511,14 @@ def test_attempts_recorded_before_verdicts_were_kept_are_left_out_where_needed(a
     """An old attempt with no verdicts, path or node counts its choices, not the rest."""
     from sqlalchemy import update
 
+    from simulator import records
     from simulator.models import AttemptStep
 
     assignment_id, people = cohort_of(app, 3)
     old = play(app, people[0], SHARING_PATH, assignment_id)
     stopped = play(app, people[1], BEST_PATH[:1], assignment_id)
     play(app, people[2], BEST_PATH, assignment_id)
-    with app.app_context():
+    with app.app_context(), records.unlocked("tests: make attempts as old ones were"):
         db.session.execute(
             update(AttemptStep)
             .where(AttemptStep.attempt_id.in_([old, stopped]))
@@ -526,7 +527,6 @@ def test_attempts_recorded_before_verdicts_were_kept_are_left_out_where_needed(a
         db.session.execute(
             update(Attempt).where(Attempt.id.in_([old, stopped])).values(path=None, at_node=None)
         )
-        db.session.commit()
     found = figures_of(app, assignment_id)
     first = found.decisions[0]
     assert first.decided == 3 and first.options[0].verdict == engine.GOOD

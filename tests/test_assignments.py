@@ -7,6 +7,7 @@ import pytest
 from helpers import (
     BEST_PATH,
     CHECK_PATH,
+    client_of,
     doorstep,
     gen_assignment,
     gen_attempt,
@@ -34,13 +35,6 @@ def cohort(app):
     gen_user(app, "trainee")
     gen_user(app, "second")
     return gen_cohort(app, "trainer", "Intake 1", ["trainee", "second"])
-
-
-def client_of(app, username):
-    """Return a new client signed in as this person."""
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -443,7 +437,7 @@ def library_zone():
 
 def test_catalogue_buttons_name_their_scenario_in_markup_not_text(app, client):
     """The catalogue's buttons carry the title as hidden text, never as escaped tags."""
-    from helpers import BEST_PATH, gen_assignment, gen_attempt, gen_cohort, gen_user, sign_in
+    from helpers import BEST_PATH, gen_assignment, gen_attempt, gen_cohort, gen_user
 
     gen_user(app, "trainer", "trainer")
     gen_user(app, "ann")

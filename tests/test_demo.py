@@ -7,7 +7,7 @@ from helpers import sign_in
 from sqlalchemy import func
 from sqlmodel import select
 
-from simulator import PROJECT_ROOT, accounts, attempts, cohorts, demo, engine
+from simulator import PROJECT_ROOT, accounts, assessments, attempts, cohorts, demo, engine
 from simulator.db import db
 from simulator.models import Assignment, Attempt, AttemptStep, AuditEntry, Cohort, User, utcnow
 
@@ -34,13 +34,13 @@ def demo_cohort():
     return db.session.exec(select(Cohort).where(Cohort.name == demo.COHORT_NAME)).one()
 
 
-def demo_attempts():
-    """Return every attempt at the demo cohort's assignments, with its person."""
+def demo_attempts(mode="practice"):
+    """Return every attempt at the demo cohort's assignments in a mode, with its person."""
     statement = (
         select(Attempt, User)
         .join(User, User.id == Attempt.user_id)
         .join(Assignment, Assignment.id == Attempt.assignment_id)
-        .where(Assignment.cohort_id == demo_cohort().id)
+        .where(Assignment.cohort_id == demo_cohort().id, Assignment.mode == mode)
     )
     return db.session.exec(statement).all()
 
@@ -78,10 +78,32 @@ def test_two_or_three_bundled_scenarios_assigned(built):
             assert f"({assignment.scenario_key})" in output
 
 
-def assignments_of(cohort):
-    """Return a cohort's assignments."""
-    statement = select(Assignment).where(Assignment.cohort_id == cohort.id)
+def assignments_of(cohort, mode="practice"):
+    """Return a cohort's assignments in a mode."""
+    statement = select(Assignment).where(
+        Assignment.cohort_id == cohort.id, Assignment.mode == mode
+    )
     return db.session.exec(statement).all()
+
+
+def test_a_demo_assessment_the_recruits_have_taken(built):
+    """One assessment with an access code, open for a week more; the recruits have each
+    taken their one attempt (one ran out of time half way); the demo trainee has not."""
+    app, output = built
+    with app.app_context():
+        (assessment,) = assignments_of(demo_cohort(), "assessment")
+        found = assessments.settings_of(assessment)
+        assert found.access_code == demo.ASSESSMENT_CODE and found.closes_at > utcnow()
+        rows = demo_attempts("assessment")
+        by_person = {person.username: attempt for attempt, person in rows}
+        assert len(rows) == len(demo.RECRUITS) and "demo-trainee" not in by_person
+        assert all(a.state == "finished" for a in by_person.values())
+        ran_out = by_person["demo-recruit-8"]
+        assert ran_out.closed_reason and not ran_out.passed and ran_out.ending is None
+        assert any(a.passed for a in by_person.values())
+        events = assessments.events_of(ran_out.id)
+        assert [e.state for e in events][0] == "in_progress" and events[-1].state == "finished"
+    assert f"access code {demo.ASSESSMENT_CODE}" in output
 
 
 def test_attempts_along_different_paths_and_outcomes(built):

@@ -2,6 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
+from helpers import RECORDS_KEY
 
 from simulator import create_app
 from simulator.db import database_url, db
@@ -18,6 +19,7 @@ def test_settings_come_from_simulator_variables(monkeypatch, tmp_path):
     monkeypatch.setenv("SIMULATOR_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite'}")
     monkeypatch.setenv("SIMULATOR_SCENARIOS_DIR", str(tmp_path))
     monkeypatch.setenv("SIMULATOR_SECRET_KEY", "from the environment")
+    monkeypatch.setenv("SIMULATOR_RECORDS_KEY", RECORDS_KEY)
     app = create_app()
     assert app.config["SCENARIOS_DIR"] == str(tmp_path)
     assert app.secret_key == "from the environment"
@@ -29,6 +31,7 @@ def test_settings_come_from_simulator_variables(monkeypatch, tmp_path):
 def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
     """Without SIMULATOR_DATABASE_URL the database is a file in the instance folder."""
     monkeypatch.setenv("SIMULATOR_SECRET_KEY", "x")
+    monkeypatch.setenv("SIMULATOR_RECORDS_KEY", RECORDS_KEY)
     app = create_app()
     with app.app_context():
         assert db.engine.url.database.startswith(app.instance_path)
@@ -50,6 +53,7 @@ def test_development_keeps_a_key_in_the_instance_folder(monkeypatch, tmp_path):
     config = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}",
         "SECRET_KEY_FILE": str(tmp_path / "secret_key"),
+        "RECORDS_KEY_FILE": str(tmp_path / "records_key"),
     }
     first, second = create_app(config), create_app(config)
     assert first.secret_key == second.secret_key
@@ -95,6 +99,7 @@ def test_sqlite_pragmas(app):
 def test_numeric_secret_key_stays_text(monkeypatch, tmp_path):
     """A secret key made only of digits is still used as text."""
     monkeypatch.setenv("SIMULATOR_SECRET_KEY", "12345678901234567890")
+    monkeypatch.setenv("SIMULATOR_RECORDS_KEY", RECORDS_KEY)
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite'}"})
     assert app.secret_key == "12345678901234567890"
 

@@ -9,11 +9,11 @@ from helpers import (
     BEST_PATH,
     CHECK_PATH,
     SHARING_PATH,
+    client_of,
     gen_assignment,
     gen_attempt,
     gen_cohort,
     gen_user,
-    sign_in,
     text_of,
 )
 from sqlalchemy import event
@@ -44,13 +44,6 @@ def assignment(app, cohort):
     gen_attempt(app, "bob", CHECK_PATH, assignment_id=assignment_id)
     gen_attempt(app, "cat", BEST_PATH[:1], assignment_id=assignment_id)
     return assignment_id
-
-
-def client_of(app, username):
-    """Return a new client signed in as this person."""
-    client = app.test_client()
-    assert sign_in(client, username).status_code == 303
-    return client
 
 
 @pytest.fixture
@@ -102,15 +95,14 @@ class TestAssignmentTable:
         assert cat[2] == "None yet" and cat[4:8] == ["", "", "", ""]
         assert dan[0] == "Not started" and dan[1] == "0" and dan[2] == "None yet"
 
-    def test_time_taken(self, app, trainer, assignment):
+    def test_time_taken(self, app, trainer, cohort):
         """Time taken is the best attempt's, start to finish, in minutes."""
-        with app.app_context():
-            best = db.session.get(Attempt, attempt_ids(app, "ann")[0])
-            best.started_at = best.finished_at - timedelta(minutes=12, seconds=10)
-            db.session.add(best)
-            db.session.commit()
-        rows = table_rows(text_of(trainer.get(f"/train/assignments/{assignment}")))
-        assert rows["ann"][-1] == "12 min"
+        timed = gen_assignment(app, cohort)
+        taking = timedelta(minutes=12, seconds=10)
+        gen_attempt(app, "ann", BEST_PATH, assignment_id=timed, taking=taking)
+        gen_attempt(app, "ann", SHARING_PATH, assignment_id=timed, taking=taking * 2)
+        rows = table_rows(text_of(trainer.get(f"/train/assignments/{timed}")))
+        assert rows["ann"][-2] == "12 min"  # before "Reasons to mark"
 
     def test_links_to_people_and_debriefs(self, app, trainer, assignment):
         """Names lead to the person; each attempt leads to its read-only debrief."""

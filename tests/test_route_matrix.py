@@ -10,6 +10,7 @@ import pytest
 from helpers import (
     BEST_PATH,
     csrf_token,
+    gen_assessment,
     gen_assignment,
     gen_attempt,
     gen_cohort,
@@ -95,6 +96,17 @@ ROUTES = [
     ("POST", "/train/people/{member_id}/password", "cohort"),
     ("GET", "/train/attempts/{attempt_id}", "cohort"),
     ("GET", "/train/attempts/{attempt_id}/path", "cohort"),
+    ("GET", "/train/attempts/{attempt_id}/marks", "cohort"),
+    ("POST", "/train/attempts/{attempt_id}/marks", "cohort"),
+    ("GET", "/train/attempts/{attempt_id}/record", "cohort"),
+    ("GET", "/train/cohorts/{cohort_id}/assessments/new", "cohort"),
+    ("POST", "/train/cohorts/{cohort_id}/assessments/new", "cohort"),
+    ("GET", "/train/assignments/{assessment_id}/settings", "cohort"),
+    ("POST", "/train/assignments/{assessment_id}/settings", "cohort"),
+    ("POST", "/train/assignments/{assessment_id}/preview", "cohort"),
+    ("GET", "/train/assignments/{assessment_id}/invigilate", "cohort"),
+    ("GET", "/train/assignments/{assessment_id}/people/{member_id}/terms", "cohort"),
+    ("POST", "/train/assignments/{assessment_id}/people/{member_id}/terms", "cohort"),
     ("GET", "/train/people/{member_id}/details", "admin"),
     ("POST", "/train/people/{member_id}/details", "admin"),
 ]
@@ -102,7 +114,8 @@ ROUTES = [
 
 @pytest.fixture
 def world(app):
-    """Make the five kinds of person, a cohort with an assignment, and a finished attempt."""
+    """Make the five kinds of person, a cohort with an assignment and an assessment, and a
+    finished attempt at the assignment."""
     owner_id = gen_user(app, "owner", "trainer")
     other_id = gen_user(app, "other", "trainer")
     gen_user(app, "admin", "admin")
@@ -113,11 +126,13 @@ def world(app):
     cohort_id = gen_cohort(app, "owner", "Intake", ["member"])
     assignment_id = gen_assignment(app, cohort_id)
     attempt_id = gen_attempt(app, "member", BEST_PATH, assignment_id=assignment_id)
+    assessment_id = gen_assessment(app, cohort_id)
     with app.app_context():
         version_id = db.session.get(Attempt, attempt_id).scenario_version_id
     return {
         "cohort_id": cohort_id,
         "assignment_id": assignment_id,
+        "assessment_id": assessment_id,
         "attempt_id": attempt_id,
         "member_id": member_id,
         "other_id": other_id,

@@ -39,10 +39,13 @@ def security_headers(response):
 
 
 def vary_on_htmx(response):
-    """Tell caches that htmx requests get a different body, and keep the address bar right."""
+    """Tell caches that htmx requests get a different body, and keep the address bar right.
+
+    A view that sets HX-Push-Url itself (a region that refreshes itself says "false") keeps it.
+    """
     response.vary.add("HX-Request")
     if htmx and request.method == "GET" and response.status_code == 200:
-        response.headers["HX-Push-Url"] = request.full_path.rstrip("?")
+        response.headers.setdefault("HX-Push-Url", request.full_path.rstrip("?"))
     return response
 
 

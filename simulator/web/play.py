@@ -17,7 +17,7 @@ from .. import analytics, assignments, attempts, cohorts, debrief, engine, libra
 from ..db import db
 from ..models import ScenarioVersion
 from ..rendering import LONDON, filled, filled_markdown
-from . import render_page
+from . import assessing, render_page
 from .auth import ANY_ROLE, allow
 
 bp = Blueprint("play", __name__)
@@ -135,12 +135,22 @@ def briefing(key):
 @allow(*ANY_ROLE)
 def assignment(assignment_id):
     """Show the briefing of a scenario assigned to the person, their attempts at it, and Start."""
-    assignment, cohort = assignments.own_assignment_row(g.user, assignment_id)
+    return assignment_briefing(assignments.own_assignment(g.user, assignment_id))
+
+
+def assignment_briefing(assignment, errors=None):
+    """Render an assignment's briefing; an assessment's shows its terms (and form errors)."""
+    assignment, cohort = assignments.own_assignment_row(g.user, assignment.id)
     own = attempts.user_attempts(g.user.id, assignment.scenario_key, assignment.id)
-    return render_briefing(assignments.version_for(assignment), own, assignment, cohort)
+    for attempt in own:
+        assessing.settle(attempt)
+    extra = {"errors": errors or {}}
+    if assignment.mode == "assessment":
+        extra |= assessing.briefing_context(assignment, own)
+    return render_briefing(assignments.version_for(assignment), own, assignment, cohort, **extra)
 
 
-def render_briefing(version, own, assignment=None, cohort=None):
+def render_briefing(version, own, assignment=None, cohort=None, **extra):
     """Render a briefing: free practice, or an assignment's (whose version may be gone)."""
     key = version.scenario_key if version else assignment.scenario_key
     assignment_id = assignment.id if assignment else None
@@ -159,6 +169,7 @@ def render_briefing(version, own, assignment=None, cohort=None):
         resume_url=resume_url(unfinished) if unfinished else None,
         history=[(a, attempts.status(a)) for a in reversed(own)],
         next_number=attempts.next_attempt_number(g.user.id, key, assignment_id),
+        **extra,
     )
 
 
@@ -190,11 +201,22 @@ def start_assigned(assignment_id):
     if version is None:
         flash(WITHDRAWN_NOTICE, "info")
         return redirect(here, 303)
+    if assignment.mode == "assessment":
+        refused = assessing.refusal(assignment)
+        if refused is not None:
+            return refused
+        errors = assessing.code_errors(assignment)
+        if errors:
+            return assignment_briefing(assignment, errors), 422
+        return start_once(version, assignment, assessing.beginner(assignment))
     return start_once(version, assignment)
 
 
-def start_once(version, assignment=None):
-    """Begin the person's next attempt on a version, unless one is in progress or begun."""
+def start_once(version, assignment=None, begin=attempts.start_attempt):
+    """Begin the person's next attempt on a version, unless one is in progress or begun.
+
+    `begin(user, version, number, assignment)` starts it (an assessment sets its clock).
+    """
     key = version.scenario_key
     assignment_id = assignment.id if assignment else None
     own = attempts.user_attempts(g.user.id, key, assignment_id)
@@ -207,7 +229,7 @@ def start_once(version, assignment=None):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
     try:
-        attempt = attempts.start_attempt(g.user, version, expected, assignment)
+        attempt = begin(g.user, version, expected, assignment)
     except attempts.StepConflict:
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
     return redirect(url_for("play.play", attempt_id=attempt.id), 303)
@@ -226,6 +248,11 @@ def already_started(own):
 def play(attempt_id):
     """Show the attempt's current node."""
     attempt = attempts.own_attempt(attempt_id)
+    if attempt.abandoned_at is not None:
+        return abandoned(attempt)
+    closed = assessing.settle(attempt)
+    if closed is not None:
+        return closed
     if attempt.abandoned_at is not None:
         return abandoned(attempt)
     if attempt.finished_at is not None:
@@ -248,7 +275,10 @@ def abandon(attempt_id):
 def abandoned(attempt):
     """Send a request about an abandoned attempt to the scenario's briefing, saying why."""
     db.session.rollback()
-    flash("That attempt was abandoned, so nothing was recorded. You can start again.", "info")
+    if attempt.mode == "assessment":
+        flash(f"That attempt is closed. {attempt.closed_reason or ''}".strip(), "info")
+    else:
+        flash("That attempt was abandoned, so nothing was recorded. You can start again.", "info")
     return redirect(home_url(attempt), 303)
 
 
@@ -287,6 +317,7 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "errors": errors or {},
         "chosen": chosen,
         "rationale": rationale,
+        "clock": assessing.clock(progress.attempt),
     }
     return render_page("play/node.html", **context), status
 
@@ -306,6 +337,9 @@ def picture(version, node, row):
 def take_step(attempt_id):
     """Record one choice, exactly once, and show what follows."""
     attempt = attempts.own_attempt(attempt_id)
+    refused = assessing.before_step(attempt)
+    if refused is not None:
+        return refused
     if attempt.abandoned_at is not None:
         return abandoned(attempt)
     progress = attempts.progress_of(attempt)
@@ -412,9 +446,18 @@ def feedback(attempt_id, number):
 def debrief_page(attempt_id):
     """Show the outcome, the sharing criterion first, the scores and the decision log."""
     attempt = attempts.own_attempt(attempt_id)
+    assessing.settle(attempt)
+    if attempt.finished_at is None and attempt.mode == "assessment":
+        if attempt.abandoned_at is not None:
+            return abandoned(attempt)
     if attempt.finished_at is None:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
     context = debrief_context(attempt, "play.debrief_page")
+    if attempt.mode == "assessment":
+        context.update(assessing.review_context(attempt))
+        if "best_path" in context["shows"]:
+            context["best"] = assessing.best_steps(attempts.progress_of(attempt))
+        return render_page("play/review.html", **context, **try_again(attempt))
     context["cohort_lines"] = analytics.cohort_lines(attempt)
     return render_page("play/debrief.html", **context, **try_again(attempt))
 
@@ -441,7 +484,7 @@ def debrief_context(attempt, endpoint):
         "result": None,
         "status": attempts.status(attempt),
     }
-    if attempt.finished_at is not None:
+    if attempt.ending is not None:
         context.update(outcome_context(progress, log))
     return context
 
@@ -480,6 +523,8 @@ def try_again(attempt):
         playable = library.is_offered(key)
     else:
         playable = assignment is not None and assignments.version_for(assignment) is not None
+    if assignment is not None and assignment.mode == "assessment":
+        playable = False  # another attempt starts from the briefing, with its access code
     return {
         "again_url": start_url(key, assignment_id) if playable else None,
         "next_number": attempts.next_attempt_number(g.user.id, key, assignment_id),

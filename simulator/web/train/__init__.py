@@ -12,8 +12,12 @@ TRAINERS = ("trainer", "admin")
 
 from . import (  # noqa: E402,F401  (the views register themselves on bp)
     analytics_views,
+    assessment_views,
     assignment_views,
     cohort_views,
     export_views,
+    invigilation_views,
+    marking_views,
+    record_views,
     result_views,
 )

@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime, time
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from ... import assignments, cohorts, library, results
+from ... import assessments, assignments, cohorts, library, results
 from ...rendering import LONDON
 from ..auth import allow
 from . import TRAINERS, bp
 from .result_views import results_context
 
 DATE_PARTS = ("day", "month", "year")
-DATE_NAMES = {"opens": "opening date", "due": "due date"}
+DATE_NAMES = {"opens": "opening date", "due": "due date", "closes": "closing date"}
 DAY_END = time(23, 59, 59, 999000)
 PINS = {"fixed": True, "current": False}
 
@@ -84,11 +84,15 @@ def assignment(assignment_id):
 def about(assignment):
     """Return what every page about an assignment shows of it: cohort, title, version."""
     key = assignment.scenario_key
+    found = assessments.settings_of(assignment)
     return {
         "assignment": assignment,
         "cohort": cohorts.visible_cohort(g.user, assignment.cohort_id),
         "title": assignments.scenario_titles([key]).get(key, key),
         "version": assignments.version_for(assignment),
+        "assessment": found,
+        "overdue_labels": assessments.OVERDUE_LABELS,
+        "grade_labels": assessments.GRADE_METHOD_LABELS,
     }
 
 
@@ -97,6 +101,8 @@ def about(assignment):
 def assignment_dates(assignment_id):
     """Change when an assignment opens and when it is due."""
     assignment = assignments.visible_assignment(g.user, assignment_id)
+    if assignment.mode == "assessment":  # its times are among its settings
+        return redirect(url_for("train.assessment_settings", assignment_id=assignment.id), 303)
     if assignment.archived_at is not None:
         flash("This assignment has been withdrawn, so its dates cannot change.", "info")
         return redirect(url_for("train.assignment", assignment_id=assignment.id), 303)
