@@ -79,7 +79,7 @@ RATIONALES = {
 SEED = 2020
 ASSESSMENT_CODE = "DEMO-2020"
 # How much slower than their practice pace some recruits take the assessment, and who stops.
-ASSESSMENT_PACE = {"demo-recruit-3": 9.0}  # slow enough to finish in the grace period
+ASSESSMENT_PACE = {"demo-recruit-3": 3.2}  # slow enough to finish in the grace period (32 min)
 ASSESSMENT_STOPS = {"demo-recruit-8": 3}  # leaves it half way: time runs out
 
 

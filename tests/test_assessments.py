@@ -233,6 +233,16 @@ def test_every_page_says_the_deadline_and_no_feedback_is_shown(app, candidate, c
     assert candidate.get(f"{url}/feedback/1").status_code == 404
 
 
+def test_feedback_during_the_attempt_where_the_review_options_show_it(app, candidate, cohort):
+    """With feedback ticked for "during the attempt", each decision is followed by it."""
+    review = assessments.DEFAULT_REVIEW | {"during": ["feedback"]}
+    assignment_id = gen_assessment(app, cohort, review=review)
+    url = begun(candidate, assignment_id)
+    response = take(candidate, url, 0, "check-status")
+    assert response.headers["Location"] == f"{url}/feedback/1"
+    assert candidate.get(f"{url}/feedback/1").status_code == 200
+
+
 def test_the_deadline_is_the_close_when_that_comes_first(app, cohort):
     """An attempt started ten minutes before the close has ten minutes, not its time limit."""
     with app.app_context():

@@ -101,6 +101,8 @@ def test_a_demo_assessment_the_recruits_have_taken(built):
         ran_out = by_person["demo-recruit-8"]
         assert ran_out.closed_reason and not ran_out.passed and ran_out.ending is None
         assert any(a.passed for a in by_person.values())
+        in_grace = by_person["demo-recruit-3"]
+        assert in_grace.late and in_grace.ending is not None and in_grace.closed_reason is None
         events = assessments.events_of(ran_out.id)
         assert [e.state for e in events][0] == "in_progress" and events[-1].state == "finished"
     assert f"access code {demo.ASSESSMENT_CODE}" in output

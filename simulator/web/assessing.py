@@ -30,6 +30,15 @@ def briefing_context(assignment, own):
     }
 
 
+def feedback_during(attempt):
+    """Say whether an attempt shows feedback after each decision: practice always; an
+    assessment only where its review options show feedback during the attempt."""
+    if attempt.mode != "assessment":
+        return True
+    found = assessments.settings_of(attempt_assignment(attempt))
+    return "feedback" in assessments.normal_review(found.review)["during"]
+
+
 def refusal(assignment):
     """Return a redirect to the briefing saying why an attempt cannot start now, or None."""
     found, terms = assessments.own_assessment(g.user, assignment)

@@ -390,7 +390,7 @@ def step_errors(node, choice_id, rationale):
 
 def after_step(attempt, step, feedback=True):
     """Return where to go once a step is recorded."""
-    if step.is_decision and attempt.mode == "practice" and feedback:
+    if step.is_decision and feedback and assessing.feedback_during(attempt):
         return url_for("play.feedback", attempt_id=attempt.id, number=step.step_number + 1)
     if attempt.finished_at is not None:
         return url_for("play.debrief_page", attempt_id=attempt.id)
@@ -415,7 +415,7 @@ def stale(progress, posted):
 def feedback(attempt_id, number):
     """Say whether decision `number` was a good one, why, and the guidance behind it."""
     attempt = attempts.own_attempt(attempt_id)
-    if attempt.mode != "practice":
+    if not assessing.feedback_during(attempt):
         abort(404)
     progress = attempts.progress_of(attempt)
     if not 1 <= number <= len(progress.steps):
