@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-load bench-report browser-deps db-deps static clean
+.PHONY: install run test lint bench bench-load bench-report browser-deps db-deps deploy-deps static clean
 
 install: $(STAMP)
 
@@ -46,6 +46,10 @@ test: install browser-deps db-deps
 db-deps:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
 
+# nginx and its brotli_static module, for the production stack on loopback (deploy/).
+deploy-deps:
+	@test -f /usr/lib/nginx/modules/ngx_http_brotli_static_module.so || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx libnginx-mod-http-brotli-static >/dev/null; }
+
 # Rebuild the vendored front end in static/ and its hashed build in static/dist (needs
 # npm; the output is committed). After editing static/app.js alone, scripts/hash_static.py
 # is enough.
@@ -55,9 +59,10 @@ static:
 bench: install
 	$(BIN)/python bench/validate.py
 
-# Real HTTP load on 127.0.0.1: gunicorn with 1 and 2 workers over a throwaway PostgreSQL
-# cluster (bench/README.md); about 2 minutes. Not part of `make test`: it is a benchmark.
-bench-load: install db-deps
+# Real HTTP load on 127.0.0.1: gunicorn with 1 and 2 workers, then nginx in front of it
+# (deploy/), over a throwaway PostgreSQL cluster (bench/README.md); about 4 minutes. Not
+# part of `make test`: it is a benchmark.
+bench-load: install db-deps deploy-deps
 	$(BIN)/python bench/play_load.py
 
 # Analytics and CSV exports over 100,000 attempts and 1,000,000 steps in a throwaway

@@ -24,6 +24,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "deploy"))
 
+from loopback import Gunicorn, Nginx  # noqa: E402  (deploy/loopback.py)
 from postgres import Cluster, free_port  # noqa: E402  (tests/postgres.py)
 
 BIN = Path(sys.executable).parent
@@ -57,6 +60,8 @@ NUMBER = re.compile(r'name="number" value="(\d+)"')
 # Link buttons come from GOV.UK's govukButton macro: <a href="..." role="button" ...>.
 RESUME = re.compile(r'<a href="(/attempts/[^"]+)" role="button"[^>]*>\s*Resume')
 NEXT_BUTTON = re.compile(r'<a href="([^"]+)" role="button"')
+# The direct run and the nginx stack compared at this many sync workers.
+STACK_WORKERS = 2
 KINDS = ("GET page", "POST step", "sign-in", "start", "static")
 
 
@@ -327,7 +332,7 @@ class Server:
             try:
                 if requests.get(self.base + STATIC_PATH, timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or busy starting up
                 pass
             time.sleep(0.1)
         raise RuntimeError("gunicorn did not answer within 30 s")
@@ -359,6 +364,89 @@ class Server:
         """Return the log lines that report an error or a traceback."""
         lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
         return [line for line in lines if "Traceback" in line or " ERROR " in line.upper()]
+
+
+class Stack:
+    """The deploy stack: nginx (deploy/nginx/app.conf) in front of gunicorn (its config)."""
+
+    def __init__(self, workers, env, folder):
+        self.workers = f"{workers}+nginx"
+        self.gunicorn = Gunicorn(env, folder / "stack", workers)
+        self.nginx = None
+        (folder / "stack").mkdir(exist_ok=True)
+
+    def start(self):
+        """Start gunicorn, then nginx in front of it."""
+        self.gunicorn.start()
+        self.nginx = Nginx(self.gunicorn.address).start()
+        self.base = self.nginx.base
+        return self
+
+    def stop(self):
+        """Stop nginx, then gunicorn."""
+        if self.nginx is not None:
+            self.nginx.stop()
+        self.gunicorn.stop()
+
+    def worker_pids(self):
+        """Return the ids of gunicorn's workers."""
+        return Server.worker_pids(self.gunicorn)
+
+    def log_problems(self):
+        """Return the lines of gunicorn's log that report an error or a traceback."""
+        return Server.log_problems(self.gunicorn)
+
+
+def slow_client(base, stop):
+    """Send a request's headers one byte a second until told to stop (or cut off)."""
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    headers = f"GET /sign-in HTTP/1.1\r\nHost: {host}\r\nX-Slow: {'x' * 100}\r\n"
+    with socket.create_connection((host, port), timeout=5) as sock:
+        for byte in headers.encode():
+            if stop.wait(1):
+                return
+            try:
+                sock.sendall(bytes([byte]))
+            except OSError:  # the server gave up on us: that is the point
+                return
+
+
+def run_slow_clients(base, seconds, slow=2, stall=3.0):
+    """Hold `slow` slow clients open while one client GETs /sign-in; return its latencies.
+
+    A request that takes longer than `stall` seconds is counted at `stall` (a timeout).
+    """
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=slow_client, args=(base, stop), daemon=True) for _ in range(slow)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)  # both connected and accepted before the first probe
+    latencies, timeouts, deadline = [], 0, time.monotonic() + seconds
+    with requests.Session() as http:
+        while time.monotonic() < deadline:
+            began = time.perf_counter()
+            try:
+                http.get(base + "/sign-in", timeout=stall).raise_for_status()
+                latencies.append(time.perf_counter() - began)
+            except requests.RequestException:
+                latencies.append(stall)
+                timeouts += 1
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return latencies, timeouts
+
+
+def print_slow(title, latencies, timeouts, seconds):
+    """Print what the ordinary client saw while two slow clients were connected."""
+    within = sum(1 for v in latencies if v < 1.0)
+    print(
+        f"  {title:<24} {len(latencies):>5} GETs in {seconds:g} s, {within:>5} under 1 s, "
+        f"{timeouts:>3} timed out; p50 {percentile(latencies, 50) * 1000:>7.1f} ms, "
+        f"max {max(latencies) * 1000:>7.1f} ms"
+    )
 
 
 def cpu_seconds(pids):
@@ -566,9 +654,9 @@ def configurations(quick):
     return [(1, [4, 16]), (2, [4, 16])], 20, 3
 
 
-def bench_server(workers, levels, seconds, warmup, env, folder, keys, usernames, results):
-    """Start gunicorn with this many workers, run each level of load, and stop it."""
-    server = Server(workers, env, folder)
+def bench_server(server, levels, seconds, warmup, keys, usernames, results, slow=None):
+    """Start a server, run each level of load (and the slow clients), and stop it."""
+    workers = server.workers
     try:
         server.start()
         run_load(server.base, usernames[:4], keys, warmup, Stats())
@@ -584,6 +672,8 @@ def bench_server(workers, levels, seconds, warmup, env, folder, keys, usernames,
                 elapsed = run_load(server.base, usernames[:clients], keys, seconds, stats)
             print_table(f"{workers} worker(s), C={clients} trainees", stats, elapsed, cpu)
             results.append((workers, "play", clients, stats, elapsed))
+        if slow is not None:
+            slow[workers] = run_slow_clients(server.base, slow["seconds"])
     finally:
         server.stop()
         problems = server.log_problems()
@@ -609,6 +699,18 @@ def print_summary(results):
             f"{percentile(post, 50) * 1000:>9.1f} {percentile(post, 95) * 1000:>9.1f} "
             f"{stats.completed / seconds:>7.2f} {stats.server_errors:>4}"
         )
+
+
+def print_slow_summary(slow):
+    """Print the slow-clients figures of gunicorn alone and of the nginx stack side by side."""
+    print(
+        f"\nSlow clients: 2 connections sending headers 1 byte/s, while one client GETs "
+        f"/sign-in in a loop (3 s timeout), {slow['seconds']:g} s each"
+    )
+    for name, figures in slow.items():
+        if name != "seconds":
+            title = f"{name} worker(s)" + ("" if "nginx" in str(name) else ", gunicorn alone")
+            print_slow(title, *figures, slow["seconds"])
 
 
 def report_checks(failures, totals, log_problems, results):
@@ -670,7 +772,10 @@ def main(argv=None):
     plan, seconds, warmup = configurations(args.quick)
     seconds = args.seconds or seconds
     usernames = [f"load-trainee-{n}" for n in range(max(max(c) for _, c in plan))]
-    print("Play load benchmark: gunicorn (sync workers) + PostgreSQL 15, all on 127.0.0.1")
+    print(
+        "Play load benchmark: gunicorn (sync workers), then nginx in front of it "
+        "(deploy/), + PostgreSQL 15, all on 127.0.0.1"
+    )
     print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
     folder = Path(tempfile.mkdtemp(prefix="simulator-load-"))
     cluster = Cluster()
@@ -680,11 +785,20 @@ def main(argv=None):
         env = server_env(cluster.create_database("bench"))
         keys = prepare_database(cluster, env, usernames)
         print(f"{len(keys)} scenarios, {len(usernames)} trainees, {seconds:g} s per run")
+        slow = {"seconds": 6 if args.quick else 15}
         for workers, levels in plan:
+            server = Server(workers, env, folder)
             log_problems += bench_server(
-                workers, levels, seconds, warmup, env, folder, keys, usernames, results
-            )
+                server, levels, seconds, warmup, keys, usernames, results,
+                slow if workers == STACK_WORKERS else None,
+            )  # fmt: skip
+        # The deploy stack with as many workers as the last direct run: nginx is the change.
+        log_problems += bench_server(
+            Stack(STACK_WORKERS, env, folder), plan[-1][1], seconds, warmup, keys, usernames,
+            results, slow,
+        )  # fmt: skip
         print_summary(results)
+        print_slow_summary(slow)
         doubles = [d for _, _, _, s, _ in results for d in s.double_submits]
         failures, totals = verify(env, doubles)
     finally:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEXT_SETTINGS = ("SECRET_KEY", "RECORDS_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
@@ -34,6 +35,13 @@ def create_app(test_config=None):
         MAX_CONTENT_LENGTH=64 * 1024,
         # A form stays valid for as long as its session: a trainee may read for a long time.
         WTF_CSRF_TIME_LIMIT=None,
+        # Server-side sessions (sessions.py): idle and absolute timeouts, never during a
+        # candidate's assessment attempt.
+        SESSION_IDLE_MINUTES=60,
+        SESSION_HOURS=12,
+        # How many proxies in front of the app set X-Forwarded-For (deploy/: nginx, 1): the
+        # client's address for sign-in throttling is read from them. 0 trusts none.
+        TRUSTED_PROXIES=0,
     )
     app.config.from_prefixed_env("SIMULATOR")
     if test_config is not None:
@@ -55,7 +63,19 @@ def create_app(test_config=None):
     )
     register_extensions(app)
     register_blueprints(app)
+    trust_proxies(app)
     return app
+
+
+def trust_proxies(app):
+    """Read the client's address from X-Forwarded-For, set by TRUSTED_PROXIES proxies.
+
+    Only the address: the scheme (X-Forwarded-Proto) is the WSGI server's to trust, as
+    gunicorn does for the local nginx alone (deploy/gunicorn.conf.py).
+    """
+    count = int(app.config["TRUSTED_PROXIES"])
+    if count > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=0, x_host=0)
 
 
 def is_development(app):
@@ -164,22 +184,27 @@ def startup_error(message):
 def register_extensions(app):
     """Bind the module-level extensions to the app."""
     from . import db, web
+    from .sessions import DatabaseSessions
     from .web import assets
 
     assets.init_app(app)
     db.init_app(app)
     web.init_app(app)
+    app.session_interface = DatabaseSessions()
 
 
 def register_blueprints(app):
     """Register blueprints, error pages and command-line commands."""
     from . import cli, commands, library
-    from .web import account, auth, errors, play, train
+    from .web import about, account, admin, auth, errors, health, play, train
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(play.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(train.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(about.bp)
     errors.init_app(app)
     library.init_app(app)
     cli.init_app(app)

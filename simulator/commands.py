@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, assessments, chain, demo, library, records
+from . import accounts, assessments, chain, demo, library, privacy, records, sessions, throttle
 from .cli import scenarios_cli
 from .models import ROLES
 
@@ -55,6 +55,34 @@ def add_user_command(username, role):
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Added {user.role} {user.username!r}.")
+
+
+@users_cli.command("unlock")
+@click.argument("username")
+def unlock_command(username):
+    """Clear a username's failed sign-ins, so that it need not wait (recorded in the audit log)."""
+    cleared = throttle.unlock(None, username)
+    click.echo(f"Cleared {cleared} sign-in throttle(s) for {username.strip().casefold()!r}.")
+
+
+@users_cli.command("erase")
+@click.argument("username")
+@click.option("--reason", required=True, help="Why, for the audit log (a request's reference).")
+def erase_command(username, reason):
+    """Erase a person: pseudonymise their account and remove the text of their rationales."""
+    person = accounts.find_user(username)
+    if person is None:
+        raise click.ClickException(f"There is no account called {username.strip()!r}.")
+    if problem := privacy.reason_problem(reason):
+        raise click.ClickException(problem)
+    erased = privacy.erase(None, person, reason)
+    click.echo(f"Erased {username.strip()!r}: the account is now {erased.username!r}, disabled.")
+
+
+@users_cli.command("purge-sessions")
+def purge_sessions_command():
+    """Delete the sessions that have ended (idle or too old); run it daily from cron."""
+    click.echo(f"Purged {sessions.purge_ended(current_app)} ended session(s).")
 
 
 def read_password():
@@ -157,6 +185,17 @@ def verify_records_command(attempt_id):
     )
     if counts[chain.FAILED] or unlocks:
         raise SystemExit(1)
+
+
+@records_cli.command("purge-practice")
+@click.option("--older-than", "days", type=int, required=True, help="Age in days (30 or more).")
+def purge_practice_command(days):
+    """Delete free-practice attempts begun more than DAYS ago, with their steps."""
+    try:
+        deleted = privacy.purge_practice(days)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Deleted {deleted} free-practice attempt(s) begun more than {days} days ago.")
 
 
 def echo_checked(checked):

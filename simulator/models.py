@@ -75,6 +75,8 @@ class User(SQLModel, table=True):
     )
     # The trainer or admin who created the account, who may reset its password.
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # Set when an admin disables the account (or erases it): it cannot sign in.
+    disabled_at: datetime | None = None
 
     @property
     def name(self):
@@ -374,6 +376,33 @@ class RationaleMark(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     criteria: dict = Field(sa_column=Column(JSON, nullable=False))  # criterion -> met
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-ins counted for one key: a (username, address) pair, an address, or a
+    username alone (`throttle.SCOPES`), and until when the next attempt must wait."""
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)
+    key: str = Field(max_length=200)
+    failures: int = 0
+    last_at: datetime = Field(default_factory=utcnow)
+    blocked_until: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in (or anonymous) browser session: its data, under its token's SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class RecordUnlock(SQLModel, table=True):

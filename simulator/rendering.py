@@ -1,5 +1,6 @@
 """Safe Markdown for scenario text: raw HTML is escaped and cast values stay literal."""
 
+import functools
 import re
 from datetime import UTC
 from zoneinfo import ZoneInfo
@@ -50,7 +51,19 @@ def markdown(text):
     """Render trusted-structure Markdown to HTML, with any raw HTML shown as text."""
     if not text:
         return Markup("")
-    return Markup(_markdown.render(text))
+    return Markup(rendered_html(text))
+
+
+@functools.lru_cache(maxsize=512)
+def rendered_html(text: str) -> str:
+    """Return the HTML of Markdown ``text``, rendering each distinct text once per process.
+
+    A page view renders nothing it has rendered before: the key is the whole Markdown
+    source (cast values already filled in, so each cast row has its own entry), and the
+    output depends on nothing else. Revision 2 caps a text at 20,000 characters, so the
+    cache holds at most about 512 such texts and their HTML.
+    """
+    return _markdown.render(text)
 
 
 def literal(value):
@@ -62,7 +75,13 @@ def filled_markdown(text, row):
     """Fill placeholders from a cast row, as literal text, then render the Markdown."""
     if not text:
         return Markup("")
-    return markdown(engine.fill(text, {key: literal(value) for key, value in row.items()}))
+    return Markup(_filled_html(text, tuple(row.items())))
+
+
+@functools.lru_cache(maxsize=512)
+def _filled_html(text: str, row: tuple) -> str:
+    """Return the HTML of ``text`` filled from a cast row's items, once per text and row."""
+    return rendered_html(engine.fill(text, {key: literal(value) for key, value in row}))
 
 
 def filled(text, row):

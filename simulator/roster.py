@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from . import accounts, audit, cohorts
+from . import accounts, audit, cohorts, sessions
 from .db import db
 
 MAX_LINES = 500
@@ -171,14 +171,19 @@ def person_row(username, display_name, force, collar_number):
 
 
 def apply(actor, cohort, rows):
-    """Create the missing accounts and put everyone in the cohort, in one transaction."""
+    """Create the missing accounts and put everyone in the cohort, in one transaction.
+
+    With no cohort (an admin's bulk creation), only the missing accounts are created.
+    """
     added = []
     try:
         for row in rows:
             person, password = row.existing, None
             if person is None:
                 person, password = create_trainee(actor, row)
-            joined = cohorts.add_member(actor, cohort, person, commit=False)
+            joined = password is not None
+            if cohort is not None:
+                joined = cohorts.add_member(actor, cohort, person, commit=False)
             added.append(Added(person, password, joined))
         db.session.commit()
     except (ValueError, IntegrityError) as error:
@@ -217,6 +222,7 @@ def reset_password(actor, person):
         actor, "account.reset_password", person, f"Reset the password of {person.username!r}"
     )
     db.session.commit()
+    sessions.end_sessions(person.id)  # whoever held the old password is signed out
     return password
 
 

@@ -1,5 +1,6 @@
 """Builders for tests: scenario files, accounts, and form posts with their CSRF token."""
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -295,3 +296,40 @@ def gen_sitting(app, username, assignment_id, choices=(), started_at=None, ratio
             kept = attempts.clean_rationale(progress.node, rationale)
             attempts.record_step(progress, choice, kept, now=now + timedelta(seconds=second))
         return attempt.id
+
+
+def unreachable_database_url(tmp_path):
+    """Return a database address that cannot be opened, on the database the tests use."""
+    if os.environ.get("SIMULATOR_TEST_DATABASE") == "postgresql":
+        from postgres import free_port
+
+        return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/simulator_test"
+    return f"sqlite:///{tmp_path / 'no such folder' / 'simulator.sqlite'}"
+
+
+def queries_for(app, client, url):
+    """Return how many SQL statements a GET of this page runs for the page itself.
+
+    The session store's statements (`sessions.py`: reading the session, and writing it
+    when a form first gives it a CSRF token or it is marked seen) are not the page's, and
+    are left out.
+    """
+    from sqlalchemy import event
+
+    from simulator.db import db
+
+    with app.app_context():
+        engine = db.engine
+    count = 0
+
+    def counted(_connection, _cursor, statement, *_args):
+        nonlocal count
+        if "web_sessions" not in statement:
+            count += 1
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return count

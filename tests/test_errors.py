@@ -2,6 +2,8 @@
 
 import pytest
 from flask import abort
+from helpers import gen_user, sign_in, unreachable_database_url
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from simulator.db import db
@@ -64,3 +66,82 @@ def test_too_large(signed_in):
     response = signed_in.post("/sign-out", data={"x": "y" * 100_000})
     assert response.status_code == 413
     assert "That was too much text" in response.get_data(as_text=True)
+
+
+def database_away():
+    """Return the error SQLAlchemy raises when the server has gone (as on a restart)."""
+    return OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+
+def test_a_signed_in_page_while_the_database_is_away_is_503(make_app, tmp_path):
+    """With the database out of reach, a page says the service is busy and to retry soon."""
+    client = make_app().test_client()
+    gen_user(client.application)
+    sign_in(client)
+    # As in production, an error before any view (opening the session) is not propagated.
+    away = make_app(
+        DATABASE_URL=unreachable_database_url(tmp_path),
+        SYNC_LIBRARY_ON_START=False,
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    away_client = away.test_client()
+    away_client.set_cookie("session", client.get_cookie("session").value)
+    response = away_client.get("/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "busy for a moment" in page and "Nothing you have done so far" in page
+    assert "Traceback" not in page and response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_form_sent_while_the_database_is_away_says_it_was_not_recorded(make_app, tmp_path):
+    """A POST is not retried; its 503 says what was sent was not recorded."""
+    away = make_app(
+        DATABASE_URL=unreachable_database_url(tmp_path),
+        SYNC_LIBRARY_ON_START=False,
+        PROPAGATE_EXCEPTIONS=False,
+        WTF_CSRF_ENABLED=False,  # no page with a token can be had while the database is away
+    )
+    response = away.test_client().post("/sign-in", data={"username": "trainee", "password": "x"})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "could not be recorded" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("method", "status", "runs"), [("GET", 200, 2), ("POST", 503, 1)])
+def test_only_a_safe_request_is_retried_once(make_app, method, status, runs):
+    """A GET that meets a dropped connection runs once more; a POST never runs twice."""
+    app = make_app(WTF_CSRF_ENABLED=False)
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise database_away()
+        return "fine"
+
+    app.add_url_rule("/flaky", "flaky", public(flaky), methods=["GET", "POST"])
+    response = app.test_client().open("/flaky", method=method)
+    assert (response.status_code, len(calls)) == (status, runs)
+
+
+def test_a_database_that_stays_away_is_retried_only_once(make_app):
+    """A safe request gives up with a 503 after its one retry."""
+    app = make_app()
+    calls = []
+
+    def down():
+        calls.append(1)
+        raise database_away()
+
+    app.add_url_rule("/down", "down", public(down))
+    assert app.test_client().get("/down").status_code == 503 and len(calls) == 2
+
+
+def test_other_database_errors_are_still_500(make_app):
+    """A database error that is a bug, not an outage, is a 500 and is not retried."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def broken():
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    app.add_url_rule("/broken", "broken", public(broken))
+    assert app.test_client().get("/broken").status_code == 500

@@ -17,9 +17,9 @@ from helpers import (
     gen_sitting,
     gen_user,
     post,
+    queries_for,
     text_of,
 )
-from sqlalchemy import event
 from sqlmodel import select
 
 from simulator import accounts, assessments, invigilation
@@ -385,21 +385,3 @@ def test_the_live_view_links_to_each_candidates_terms(app, trainer, assessment):
     page = text_of(trainer.get(f"/train/assignments/{assessment}/invigilate"))
     assert f'href="{url}">Change terms' in page and "Own terms" in row_of(page, "ann")
     assert "Own terms" not in row_of(page, "dan")
-
-
-def queries_for(app, client, url):
-    """Return how many SQL statements a GET of this page runs."""
-    with app.app_context():
-        engine = db.engine
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
-    return count

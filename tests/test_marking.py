@@ -14,9 +14,9 @@ from helpers import (
     gen_sitting,
     gen_user,
     post,
+    queries_for,
     text_of,
 )
-from sqlalchemy import event
 from sqlmodel import select
 
 from simulator import assessments, marking
@@ -240,21 +240,3 @@ def test_decision_marks_are_by_decision_number(app, trainer, sitting):
         step = db.session.get(AttemptStep, second)
         assert list(found) == [step.step_number + 1]
         assert found[step.step_number + 1].comment == "On the disclosure."
-
-
-def queries_for(app, client, url):
-    """Return how many SQL statements a GET of this page runs."""
-    with app.app_context():
-        engine = db.engine
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
-    return count

@@ -47,3 +47,21 @@ def test_plain_fields_filled():
     """Plain fields are filled without Markdown; braces double as literal braces."""
     assert filled("{{ {name} }}", {"name": "*A*"}) == "{ *A* }"
     assert filled(None, {}) is None
+
+
+def test_rendering_a_text_twice_renders_it_once(monkeypatch):
+    """A node text shown twice with the same cast row goes through Markdown once."""
+    from simulator import rendering
+
+    calls = []
+    render = rendering._markdown.render
+    monkeypatch.setattr(
+        rendering._markdown, "render", lambda text: calls.append(text) or render(text)
+    )
+    rendering.rendered_html.cache_clear()
+    rendering._filled_html.cache_clear()
+    text = "Once *only*, {name}: cached per text and cast row."
+    first = filled_markdown(text, {"name": "Amina"})
+    assert filled_markdown(text, {"name": "Amina"}) == first
+    assert len(calls) == 1
+    assert "Bo" in filled_markdown(text, {"name": "Bo"}) and len(calls) == 2

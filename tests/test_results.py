@@ -14,9 +14,9 @@ from helpers import (
     gen_attempt,
     gen_cohort,
     gen_user,
+    queries_for,
     text_of,
 )
-from sqlalchemy import event
 from sqlmodel import select
 
 from simulator.db import db
@@ -262,21 +262,3 @@ def person_id(app, username):
 
     with app.app_context():
         return accounts.find_user(username).id
-
-
-def queries_for(app, client, url):
-    """Return how many SQL statements a GET of this page runs."""
-    count = 0
-
-    def counted(*_args):
-        nonlocal count
-        count += 1
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", counted)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", counted)
-    return count

@@ -41,6 +41,7 @@ RULES = {
 ROUTES = [
     ("GET", "/sign-in", "public"),
     ("POST", "/sign-in", "public"),
+    ("GET", "/healthz", "public"),
     ("POST", "/sign-out", "signed in"),
     ("GET", "/", "signed in"),
     ("GET", "/account", "signed in"),
@@ -109,6 +110,23 @@ ROUTES = [
     ("POST", "/train/assignments/{assessment_id}/people/{member_id}/terms", "cohort"),
     ("GET", "/train/people/{member_id}/details", "admin"),
     ("POST", "/train/people/{member_id}/details", "admin"),
+    ("GET", "/privacy", "public"),
+    ("GET", "/accessibility", "public"),
+    ("GET", "/admin/", "admin"),
+    ("GET", "/admin/accounts/new", "admin"),
+    ("POST", "/admin/accounts/new", "admin"),
+    ("GET", "/admin/accounts/import", "admin"),
+    ("POST", "/admin/accounts/import", "admin"),
+    ("GET", "/admin/accounts/{member_id}", "admin"),
+    ("GET", "/admin/accounts/{member_id}/password", "admin"),
+    ("POST", "/admin/accounts/{member_id}/password", "admin"),
+    ("POST", "/admin/accounts/{member_id}/role", "admin"),
+    ("POST", "/admin/accounts/{member_id}/disable", "admin"),
+    ("POST", "/admin/accounts/{member_id}/enable", "admin"),
+    ("POST", "/admin/accounts/{member_id}/unlock", "admin"),
+    ("GET", "/admin/accounts/{member_id}/data.json", "admin"),
+    ("GET", "/admin/accounts/{member_id}/erase", "admin"),
+    ("POST", "/admin/accounts/{member_id}/erase", "admin"),
 ]
 
 

@@ -12,10 +12,12 @@ from markdown_it import MarkdownIt
 
 from .problems import did_you_mean
 from .schema import IMAGE_SUFFIXES, NODE_KINDS, SLUG_PATTERN
+from .work import Work
 from .yamlsafe import Mapping, Scalar, Sequence
 
 _SLUG = re.compile(SLUG_PATTERN)
 _PLACEHOLDER = re.compile(r"\{([a-z0-9]+(?:[-_][a-z0-9]+)*)\}")
+_BRACE = re.compile(r"[{}]")
 _LINK_SCHEMES = ("https://", "http://", "mailto:")
 _markdown = MarkdownIt("commonmark")
 _markdown.validateLink = lambda url: True  # let every target through, to be checked here
@@ -24,8 +26,9 @@ _markdown.validateLink = lambda url: True  # let every target through, to be che
 class Finder:
     """Collects problems as ``(code, severity, line, column, message)``."""
 
-    def __init__(self, root: Mapping, base_dir: Path | None, text: str, revision: int):
+    def __init__(self, root: Mapping, base_dir: Path | None, text: str, revision: int, work: Work):
         self.root, self.base_dir, self.text, self.revision = root, base_dir, text, revision
+        self.work = work
         self.found: list[tuple] = []
         self.flags = declared_list(root, "flags")
         self.dimensions = declared(root, "dimensions")
@@ -95,11 +98,17 @@ def choices(node: Mapping):
             yield choice
 
 
-def run_checks(root: Mapping, base_dir: Path | None, source: str, revision: int) -> list[tuple]:
-    """Return every naming and text problem in the scenario rooted at ``root``."""
+def run_checks(
+    root: Mapping, base_dir: Path | None, source: str, revision: int, work: Work | None = None
+) -> list[tuple]:
+    """Return every naming and text problem in the scenario rooted at ``root``.
+
+    Each check is linear in the file, apart from suggestions, whose cost ``work`` counts
+    and bounds (``problems.nearest``).
+    """
     if not isinstance(root, Mapping):
         return []
-    finder = Finder(root, base_dir, source, revision)
+    finder = Finder(root, base_dir, source, revision, work if work is not None else Work())
     check_nodes(finder)
     check_start(finder)
     check_cast(finder)
@@ -123,7 +132,9 @@ def check_start(finder: Finder) -> None:
     )
     if target is None:
         finder.error(
-            "unknown-node", start, f"start names no node '{name}'{did_you_mean(name, node_names)}"
+            "unknown-node",
+            start,
+            f"start names no node '{name}'{did_you_mean(name, node_names, finder.work)}",
         )
     elif (
         isinstance(target, Mapping)
@@ -241,7 +252,9 @@ def check_next(finder: Finder, target, node_names) -> None:
     name = slug(target)
     if name and name not in node_names:
         finder.error(
-            "unknown-node", target, f"no node named '{name}'{did_you_mean(name, node_names)}"
+            "unknown-node",
+            target,
+            f"no node named '{name}'{did_you_mean(name, node_names, finder.work)}",
         )
 
 
@@ -249,9 +262,8 @@ def check_name(finder, code, item, names: dict, kind: str, where: str) -> None:
     """Check that a used name is declared."""
     name = slug(item)
     if name and name not in names:
-        finder.error(
-            code, item, f"{kind} '{name}' is not declared in '{where}'{did_you_mean(name, names)}"
-        )
+        suggestion = did_you_mean(name, names, finder.work)
+        finder.error(code, item, f"{kind} '{name}' is not declared in '{where}'{suggestion}")
 
 
 def cast_columns(root: Mapping) -> list[str]:
@@ -266,16 +278,16 @@ def check_cast(finder: Finder) -> None:
     if not rows:
         return
     columns = set(rows[0].index)
-    seen = []
+    seen = set()  # a set, not a list: a cast of many rows stays linear
     for row in rows:
-        values = plain_row(row)
+        values = frozenset(plain_row(row).items())
         if values in seen:
             finder.error(
                 "schema",
                 row.pairs[0][0],
                 "this cast row repeats an earlier one: a list never repeats an item",
             )
-        seen.append(values)
+        seen.add(values)
     for row in rows[1:]:
         for key, _ in pairs(row):
             if key.value not in columns:
@@ -418,6 +430,7 @@ def check_placeholders(finder: Finder, node: Scalar, value: str, cast_keys) -> N
     """Check braces and placeholders, reading left to right."""
     position = 0
     placeholders = []
+    positions = None
     while True:
         brace = _next_brace(value, position)
         if brace == -1:
@@ -439,9 +452,13 @@ def check_placeholders(finder: Finder, node: Scalar, value: str, cast_keys) -> N
         position = match.end()
     for ordinal, key in placeholders:
         if key not in cast_keys:
-            line, column = _placeholder_position(finder.text, node, ordinal)
+            if positions is None:
+                positions = _placeholder_positions(finder.text, node)
+            line, column = (
+                positions[ordinal] if ordinal < len(positions) else (node.line, node.column)
+            )
             at = Scalar(None, "", None, line, column, 0, 0)
-            known = f"{did_you_mean(key, cast_keys)}" if cast_keys else ""
+            known = f"{did_you_mean(key, cast_keys, finder.work)}" if cast_keys else ""
             where = "the cast" if cast_keys else "a cast (this scenario has none)"
             finder.error(
                 "unknown-placeholder", at, f"placeholder '{{{key}}}' has no key in {where}{known}"
@@ -450,30 +467,37 @@ def check_placeholders(finder: Finder, node: Scalar, value: str, cast_keys) -> N
 
 def _next_brace(value: str, position: int) -> int:
     """Return the index of the next brace at or after ``position``, or -1."""
-    candidates = [i for i in (value.find("{", position), value.find("}", position)) if i != -1]
-    return min(candidates, default=-1)
+    match = _BRACE.search(value, position)
+    return match.start() if match else -1
 
 
-def _placeholder_position(source: str, node: Scalar, ordinal: int) -> tuple[int, int]:
-    """Return where the ``ordinal``-th placeholder of a scalar starts in the file."""
+def _placeholder_positions(source: str, node: Scalar) -> list[tuple[int, int]]:
+    """Return where each placeholder of a scalar starts in the file, in one pass.
+
+    A scalar with escapes gives none: its placeholders are placed at the value's start, as
+    the format says.
+    """
     raw = source[node.start : node.end]
     if (node.style == '"' and "\\" in raw) or (node.style == "'" and "''" in raw[1:-1]):
-        return node.line, node.column  # escapes: the value's start, as the format says
-    count = 0
-    position = 0
+        return []
+    positions = []
+    line, line_start = node.line, -(node.column - 1)  # line start, relative to ``raw``
+    counted = position = 0
     while True:
         brace = _next_brace(raw, position)
         if brace == -1:
-            return node.line, node.column
+            return positions
         if raw.startswith(("{{", "}}"), brace):
             position = brace + 2
             continue
         match = _PLACEHOLDER.match(raw, brace)
-        if match and count == ordinal:
-            index = node.start + brace
-            line_start = source.rfind("\n", 0, index) + 1
-            return source.count("\n", 0, index) + 1, index - line_start + 1
-        count += 1 if match else 0
+        if match:
+            newlines = raw.count("\n", counted, brace)
+            if newlines:
+                line += newlines
+                line_start = raw.rfind("\n", counted, brace) + 1
+            counted = brace
+            positions.append((line, brace - line_start + 1))
         position = match.end() if match else brace + 1
 
 

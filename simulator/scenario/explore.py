@@ -11,9 +11,13 @@ from array import array
 from dataclasses import dataclass, field
 
 from .model import Scenario
-from .passable import PassingSearch
+from .passable import PassingSearch, TooMuchWork
+from .work import Work
 
+# Exploration is bounded by the states it finds and by the choices it examines over them
+# (a node with many choices, reached with many sets of flags); past either, ``too-large``.
 STATE_LIMIT = 1_000_000
+CHOICE_LIMIT = 5 * STATE_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +43,17 @@ class Stats:
     bounds: dict[str, tuple[int, int]] | None = field(default_factory=dict)
     passable: bool | None = None
     too_large: bool = False
+    too_many_choices: bool = False
     dimensions: tuple[str, ...] = ()
 
 
 class Graph:
     """The reachable states and the choices between them, in compact arrays."""
 
-    def __init__(self, scenario: Scenario):
+    def __init__(self, scenario: Scenario, work: Work | None = None):
         self.scenario = scenario
+        self.work = work if work is not None else Work()
+        self.over_choices = False
         self.node_ids = list(scenario.nodes)
         self.flag_bits = {flag: 1 << i for i, flag in enumerate(scenario.flags)}
         self.choices = []  # (node index, choice index, Choice) for every choice, globally
@@ -85,7 +92,11 @@ class Graph:
         return tuple(compiled)
 
     def explore(self, limit: int = STATE_LIMIT) -> bool:
-        """Find every reachable state breadth first; return False past ``limit`` states."""
+        """Find every reachable state breadth first; return False past ``limit`` states.
+
+        Also False once more than ``CHOICE_LIMIT`` choices have been examined (with
+        ``over_choices`` set); both are counted in ``work``.
+        """
         start = self.node_ids.index(self.scenario.start)
         width = len(self.node_ids)
         seen = self.seen
@@ -94,9 +105,15 @@ class Graph:
         self.state_flags.append(0)
         self.depth.append(0)
         targets, edge_choice, offered = self.targets, self.edge_choice, self.offered
+        work = self.work
         sid = 0
         while sid < len(self.state_flags):
             flags, node = self.state_flags[sid], self.state_node[sid]
+            work.states += 1
+            work.choices += len(self.compiled[node])
+            if work.choices > CHOICE_LIMIT:
+                self.over_choices = True
+                return False
             for all_, any_, none, set_, clear, nxt, global_index in self.compiled[node]:
                 if (flags & all_) != all_ or (any_ and not flags & any_) or flags & none:
                     continue
@@ -162,10 +179,20 @@ class Graph:
         return component, components
 
 
-def analyse(scenario: Scenario, limit: int = STATE_LIMIT) -> tuple[Stats, list[Finding]]:
-    """Explore ``scenario`` and return its statistics and the problems exploration finds."""
-    graph = Graph(scenario)
+def analyse(
+    scenario: Scenario, limit: int = STATE_LIMIT, work: Work | None = None
+) -> tuple[Stats, list[Finding]]:
+    """Explore ``scenario`` and return its statistics and the problems exploration finds.
+
+    Bounded by ``limit`` states, ``CHOICE_LIMIT`` choices examined and, for the search for
+    a passing path, ``passable.FRONT_LIMIT`` steps, all counted in ``work``; every later
+    figure is linear in the states and choices explored.
+    """
+    graph = Graph(scenario, work)
     if not graph.explore(limit):
+        if graph.over_choices:
+            states = len(graph.state_flags)
+            return Stats(states=states, too_large=True, too_many_choices=True, paths=None), []
         return Stats(states=limit, too_large=True, paths=None, bounds=None), []
     return Analysis(graph).run()
 
@@ -216,8 +243,12 @@ class Analysis:
             stats.bounds = None
         elif has_path:
             stats.bounds = self._bounds()
-            stats.passable = PassingSearch(self, stats.bounds).passable()
-            if not stats.passable:
+            try:
+                stats.passable = PassingSearch(self, stats.bounds, graph.work).passable()
+            except TooMuchWork:
+                stats.passable = None
+                self.findings.append(Finding("too-large", "error", scenario.start))
+            if stats.passable is False:
                 self.findings.append(Finding("unpassable", "error", scenario.start))
         return stats, self.findings
 

@@ -4,12 +4,20 @@ critical choice that reaches every pass mark, over the explored graph of states 
 
 import math
 
+# Steps the exact search may take for one file: score vectors built, plus comparisons
+# between vectors while keeping Pareto fronts. Past it, the file is ``too-large``.
+FRONT_LIMIT = 5_000_000
+
+
+class TooMuchWork(Exception):
+    """Raised when the search for a passing path would take more than ``FRONT_LIMIT`` steps."""
+
 
 class PassingSearch:
     """The search for a passing path in an analysed scenario."""
 
-    def __init__(self, analysis, bounds: dict[str, tuple[int, int]]):
-        self.analysis, self.bounds = analysis, bounds
+    def __init__(self, analysis, bounds: dict[str, tuple[int, int]], work=None):
+        self.analysis, self.bounds, self.work = analysis, bounds, work
 
     def passable(self) -> bool:
         """Return whether some complete path takes no failing choice and meets every mark.
@@ -21,7 +29,9 @@ class PassingSearch:
         dimensions, which usually passes (authors score good choices well on every
         dimension); the best path for each dimension alone, which proves no path passes
         when one mark is out of reach; and otherwise Pareto fronts of score vectors, kept
-        small by capping each score at what the mark can still require.
+        small by capping each score at what the mark can still require. The fronts can
+        still grow with the number of paths, so with ``work`` their steps are counted and
+        ``TooMuchWork`` is raised past ``FRONT_LIMIT``.
         """
         needs, bounds = self.needs(), self.bounds
         dims = list(needs)
@@ -131,15 +141,28 @@ class PassingSearch:
                     for target, points in self._safe_successors(comp, dims)
                     for rest in fronts[target] or ()
                 ]
+            self._count(len(vectors))
             capped = (tuple(map(min, vector, cap)) for vector in vectors)
             fronts[comp] = pareto(
-                [v for v in capped if all(x >= f for x, f in zip(v, floor, strict=True))]
+                [v for v in capped if all(x >= f for x, f in zip(v, floor, strict=True))],
+                self._count,
             )
         return fronts
 
+    def _count(self, steps: int) -> None:
+        """Count search steps in ``work``, refusing to go past ``FRONT_LIMIT``."""
+        if self.work is None:
+            return
+        self.work.front_steps += steps
+        if self.work.front_steps > FRONT_LIMIT:
+            raise TooMuchWork
 
-def pareto(vectors: list[tuple]) -> list[tuple]:
-    """Return the vectors that no other vector matches or beats in every place."""
+
+def pareto(vectors: list[tuple], count=None) -> list[tuple]:
+    """Return the vectors that no other vector matches or beats in every place.
+
+    ``count`` is told of the comparisons made, before they are made.
+    """
     unique = sorted(set(vectors), reverse=True)
     if not unique or len(unique[0]) <= 1:
         return unique[:1]
@@ -150,6 +173,8 @@ def pareto(vectors: list[tuple]) -> list[tuple]:
                 front.append(vector)
         return front
     for vector in unique:  # in descending order, a dominating vector always comes first
+        if count is not None:
+            count(len(front))
         if not any(all(f >= v for f, v in zip(kept, vector, strict=True)) for kept in front):
             front.append(vector)
     return front

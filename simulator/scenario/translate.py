@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from . import schema
 from .problems import did_you_mean
+from .work import Work
 from .yamlsafe import Mapping, Scalar, Sequence
 
 # The model that checks the mapping found at each shape of path (ints are list indices,
@@ -28,18 +29,19 @@ _KIND_NAMES = {
 }
 
 
-def translate(error: ValidationError, root) -> list[tuple]:
+def translate(error: ValidationError, root, work: Work | None = None) -> list[tuple]:
     """Return ``(code, line, column, message)`` for each of pydantic's errors."""
+    work = work if work is not None else Work()
     found = []
     for detail in error.errors(include_url=False):
         if detail["type"] == "bad_node":
-            found += _bad_node(detail["input"], _strip_tag(tuple(detail["loc"])), root)
+            found += _bad_node(detail["input"], _strip_tag(tuple(detail["loc"])), root, work)
         else:
-            found.append(_one(detail, root))
+            found.append(_one(detail, root, work))
     return found
 
 
-def _one(detail: dict, root) -> tuple:
+def _one(detail: dict, root, work: Work) -> tuple:
     """Translate one error detail."""
     loc, kind = tuple(detail["loc"]), detail["type"]
     path = _strip_tag(loc)
@@ -48,14 +50,14 @@ def _one(detail: dict, root) -> tuple:
         return ("schema", line, column, f"missing required key '{path[-1]}'")
     if kind == "extra_forbidden":
         key = _key_node(path, root)
-        return ("schema", key.line, key.column, _unknown_key_message(loc))
+        return ("schema", key.line, key.column, _unknown_key_message(loc, work))
     if path and path[-1] == "[key]":
         key = _key_node(path[:-1], root)
-        return ("schema", key.line, key.column, "key " + _value_message(detail, key))
+        return ("schema", key.line, key.column, "key " + _value_message(detail, key, work))
     node = _value_node(path, root)
     if kind == "repeated_item":
         node = node.items[detail["ctx"]["index"]]
-    return ("schema", node.line, node.column, _value_message(detail, node))
+    return ("schema", node.line, node.column, _value_message(detail, node, work))
 
 
 def _strip_tag(loc: tuple) -> tuple:
@@ -65,7 +67,7 @@ def _strip_tag(loc: tuple) -> tuple:
     return loc
 
 
-def _bad_node(value, path, root) -> list[tuple]:
+def _bad_node(value, path, root, work: Work) -> list[tuple]:
     """Explain why a node is not exactly one of decision, step or ending.
 
     A key that no kind of node allows (a misspelt ``choises:``, say) is also reported as
@@ -90,9 +92,9 @@ def _bad_node(value, path, root) -> list[tuple]:
     for name in value:
         if name not in allowed:
             unknown = _key_node((*path, name), root)
-            message = f"unknown key '{name}'{did_you_mean(name, allowed)}"
+            message = f"unknown key '{name}'{did_you_mean(name, allowed, work)}"
             if name == "<<":
-                message = _unknown_key_message((*path, name))
+                message = _unknown_key_message((*path, name), work)
             found.append(("schema", unknown.line, unknown.column, message))
     return found
 
@@ -102,7 +104,7 @@ def _node_keys(tag: str) -> list[str]:
     return schema.allowed_keys(_MODELS[("nodes", "*", tag)])
 
 
-def _unknown_key_message(loc: tuple) -> str:
+def _unknown_key_message(loc: tuple, work: Work) -> str:
     """Say that a key is unknown, suggesting the allowed key it is nearest to."""
     name, shape = loc[-1], _shape(loc[:-1])
     if name == "<<":
@@ -115,7 +117,7 @@ def _unknown_key_message(loc: tuple) -> str:
         for other in ("decision", "step", "ending"):
             if name in schema.allowed_keys(_MODELS[("nodes", "*", other)]):
                 return f"'{name}' is not allowed on {_KIND_NAMES[shape[2]]}"
-    return f"unknown key '{name}'{did_you_mean(name, allowed)}"
+    return f"unknown key '{name}'{did_you_mean(name, allowed, work)}"
 
 
 def _shape(loc: tuple) -> tuple:
@@ -128,7 +130,7 @@ def _shape(loc: tuple) -> tuple:
     return tuple(shape)
 
 
-def _value_message(detail: dict, node) -> str:
+def _value_message(detail: dict, node, work: Work) -> str:
     """Say what is wrong with a value, in the author's terms."""
     kind, value, ctx = detail["type"], detail.get("input"), detail.get("ctx") or {}
     if kind == "string_type":
@@ -144,7 +146,8 @@ def _value_message(detail: dict, node) -> str:
             a.strip().strip("'") for a in ctx.get("expected", "").replace(" or ", ", ").split(",")
         ]
         choices = ", ".join(f"'{a}'" for a in allowed)
-        return f"{_described(value, node)} is not one of {choices}{did_you_mean(value, allowed)}"
+        suggestion = did_you_mean(value, allowed, work)
+        return f"{_described(value, node)} is not one of {choices}{suggestion}"
     if kind == "greater_than":
         return f"expected a positive whole number, not {_described(value, node)}"
     if kind in ("greater_than_equal", "less_than_equal"):

@@ -10,11 +10,13 @@ from pydantic import ValidationError
 
 from .build import build
 from .checks import run_checks
-from .explore import STATE_LIMIT, Stats, analyse
+from .explore import CHOICE_LIMIT, STATE_LIMIT, Stats, analyse
 from .model import Scenario, frozen_mapping
+from .passable import FRONT_LIMIT
 from .problems import Problem, sort_key
 from .schema import REVISION, ScenarioFile
 from .translate import locate, translate
+from .work import Work
 from .yamlsafe import MAX_BYTES, Mapping, YamlRefused, parse, plain
 
 SUFFIXES = (".yaml", ".yml")
@@ -31,6 +33,7 @@ class FileReport:
     stats: Stats | None = None
     scenario_id: str | None = None
     id_position: tuple[int, int] | None = None
+    work: Work = field(default_factory=Work)
 
     @property
     def ok(self) -> bool:
@@ -89,19 +92,25 @@ def load_bytes(
     base_dir: Path | None = None,
     limit: int = STATE_LIMIT,
     revision: int = REVISION,
+    work: Work | None = None,
 ) -> FileReport:
     """Check the scenario file whose bytes are ``data``; ``name`` is used in problems.
 
     ``revision`` is the revision of format 1 whose rules apply: a version stored before
     revision 2 is read again under revision 1, never under rules it was not accepted by.
+    The work done is counted in ``work`` (and ``FileReport.work``), each kind bounded as
+    ``work`` describes.
     """
+    work = work if work is not None else Work()
     digest = hashlib.sha256(data).hexdigest()
     try:
-        document = parse(data)
+        document = parse(data, work)
     except YamlRefused as refused:
-        return _refused(name, digest, refused)
-    report = FileReport(path=name, digest=digest)
-    found = _form_problems(document, base_dir, revision)
+        report = _refused(name, digest, refused)
+        report.work = work
+        return report
+    report = FileReport(path=name, digest=digest, work=work)
+    found = _form_problems(document, base_dir, revision, work)
     root = document.root
     if isinstance(root, Mapping):
         id_node = root.get("id")
@@ -109,7 +118,7 @@ def load_bytes(
             report.scenario_id, report.id_position = id_node.value, (id_node.line, id_node.column)
     if not any(severity == "error" for _, severity, *_ in found):
         scenario = build(plain(root), base_dir, digest, revision)
-        stats, findings = analyse(scenario, limit)
+        stats, findings = analyse(scenario, limit, work)
         found.extend(_placed(findings, root, stats))
         report.stats = stats
         if stats.bounds is not None and not stats.too_large:
@@ -132,7 +141,7 @@ def _refused(name: str, digest: str, refused: YamlRefused) -> FileReport:
     return FileReport(path=name, digest=digest, problems=[problem])
 
 
-def _form_problems(document, base_dir: Path | None, revision: int) -> list[tuple]:
+def _form_problems(document, base_dir: Path | None, revision: int, work: Work) -> list[tuple]:
     """Return the problems of form and naming: duplicate keys, schema, names, warnings."""
     root = document.root
     found = [
@@ -173,9 +182,9 @@ def _form_problems(document, base_dir: Path | None, revision: int) -> list[tuple
     except ValidationError as error:
         found += [
             (code, "error", line, column, message)
-            for code, line, column, message in translate(error, root)
+            for code, line, column, message in translate(error, root, work)
         ]
-    found += run_checks(root, base_dir, document.text, revision)
+    found += run_checks(root, base_dir, document.text, revision, work)
     return found
 
 
@@ -183,7 +192,18 @@ def _placed(findings, root: Mapping, stats: Stats) -> list[tuple]:
     """Give each exploration finding its position in the file."""
     start_key = root.key_node("start")
     placed = []
-    if stats.too_large:
+    if stats.too_many_choices:
+        placed.append(
+            (
+                "too-large",
+                "error",
+                start_key.line,
+                start_key.column,
+                f"the scenario has more than {CHOICE_LIMIT:,} choices to follow over its "
+                "reachable states (node and flags): use fewer flags or choices, or split it",
+            )
+        )
+    elif stats.too_large:
         placed.append(
             (
                 "too-large",
@@ -195,6 +215,18 @@ def _placed(findings, root: Mapping, stats: Stats) -> list[tuple]:
             )
         )
     for finding in findings:
+        if finding.code == "too-large":
+            placed.append(
+                (
+                    "too-large",
+                    "error",
+                    start_key.line,
+                    start_key.column,
+                    f"deciding whether a path passes takes more than {FRONT_LIMIT:,} steps: "
+                    "use fewer scored dimensions or pass marks, or split the scenario",
+                )
+            )
+            continue
         if finding.code == "unpassable":
             placed.append(
                 (

@@ -15,6 +15,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from .work import Work
+
 # libyaml's parser when PyYAML has it; only the event stream is used, never its constructor.
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -22,6 +24,9 @@ MAX_BYTES = 1_048_576
 # A scenario nests at most eight levels (nodes, node, choices, choice, when, all, item);
 # deeper files are refused as libyaml refuses any past 1,000, before recursion is at risk.
 MAX_DEPTH = 64
+# Parser events one file may produce: every event takes at least one byte of a 1 MiB file,
+# so this bound is reached only by a file the byte limit would refuse; it is enforced anyway.
+MAX_EVENTS = MAX_BYTES
 STR_TAG = "tag:yaml.org,2002:str"
 
 
@@ -173,12 +178,16 @@ def _refuse_unsafe(event) -> None:
         )
 
 
-def parse(data: bytes) -> Document:
-    """Parse one YAML document into positioned nodes, refusing what is unsafe."""
+def parse(data: bytes, work: Work | None = None) -> Document:
+    """Parse one YAML document into positioned nodes, refusing what is unsafe.
+
+    Bounded: at most ``MAX_BYTES`` bytes, ``MAX_EVENTS`` parser events (counted in
+    ``work``) and ``MAX_DEPTH`` levels of nesting; no anchor or alias is ever expanded.
+    """
     text = decode(data)
     parser = _Parser(text)
     try:
-        return _build(parser, text)
+        return _build(parser, text, work if work is not None else Work())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _position(mark) if mark else (1, 1)
@@ -204,7 +213,7 @@ def parse(data: bytes) -> Document:
             dispose()
 
 
-def _build(parser, text: str) -> Document:
+def _build(parser, text: str, work: Work) -> Document:
     """Build the tree from the event stream of ``parser``."""
     stack: list = []  # open collections; for mappings, a pending key is kept beside them
     pending: list = []
@@ -215,6 +224,16 @@ def _build(parser, text: str) -> Document:
         event = parser.get_event()
         if event is None or isinstance(event, events.StreamEndEvent):
             break
+        work.yaml_events += 1
+        if work.yaml_events > MAX_EVENTS:
+            line, column = _position(event.start_mark)
+            raise YamlRefused(
+                "too-large",
+                line,
+                column,
+                f"the file has more than {MAX_EVENTS:,} YAML values and collections: "
+                "split it into smaller scenarios",
+            )
         if isinstance(event, events.DocumentStartEvent):
             documents += 1
             if documents > 1:

@@ -1,11 +1,12 @@
 """Shared web plumbing: CSRF, htmx, and rendering a page or just its swappable region."""
 
-from flask import render_template, request
+from flask import g, render_template, request
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
 from .. import rendering
+from . import safety
 
 csrf = CSRFProtect()
 # The GOV.UK tag colour of each verdict kind (debrief.VERDICTS); the words carry the
@@ -21,6 +22,7 @@ htmx = HTMX()
 
 def init_app(app):
     """Bind CSRF and htmx, and register template filters and response headers."""
+    safety.init_app(app)  # first, so a NUL byte is refused before CSRF reads the form
     csrf.init_app(app)
     htmx.init_app(app)
     app.add_template_filter(rendering.markdown, "markdown")
@@ -30,11 +32,36 @@ def init_app(app):
     app.after_request(security_headers)
 
 
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "camera",
+        "microphone",
+        "geolocation",
+        "payment",
+        "usb",
+        "interest-cohort",
+        "browsing-topics",
+    )
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def security_headers(response):
-    """Forbid framing and content sniffing, and keep addresses out of other sites' logs."""
+    """Forbid framing, sniffing and device features; keep signed-in pages out of caches.
+
+    Addresses stay out of other sites' logs, and a browser that came over HTTPS is told to
+    keep to it. Static files never come here: WhiteNoise serves them (see assets.py).
+    """
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = HSTS
+    if g.get("user") is not None:
+        # Every signed-in page may hold personal data (names, rationales, one-time passwords).
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

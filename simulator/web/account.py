@@ -1,8 +1,8 @@
 """A person's own account: their details for the record of training, and their password."""
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from .. import accounts
+from .. import accounts, sessions
 from .auth import ANY_ROLE, allow
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -60,7 +60,9 @@ def password():
     if errors:
         return render_password(forced, errors), 422
     accounts.choose_password(g.user, new)
-    flash("Your password has been changed. Use it next time you sign in.", "success")
+    ended = sessions.end_sessions(g.user.id, keep=session.token)
+    others = f" You were signed out everywhere else ({ended})." if ended else ""
+    flash(f"Your password has been changed. Use it next time you sign in.{others}", "success")
     return redirect(url_for("play.catalogue" if forced else "account.details"), 303)
 
 

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 
+from .. import throttle
 from ..accounts import USERNAME_MAX, check_password, find_user
 from ..db import db
 from ..models import ROLES, User
@@ -58,6 +59,8 @@ def load_user():
     """Load the signed-in user, and refuse any view that declares no access rule."""
     user_id = session.get("user_id")
     g.user = db.session.get(User, user_id) if user_id is not None else None
+    if g.user is not None and g.user.disabled_at is not None:
+        g.user = None  # its sessions were ended when it was disabled; this is a backstop
     view = current_app.view_functions.get(request.endpoint)
     if view is not None:
         if getattr(view, "allowed_roles", None) is None:
@@ -92,30 +95,51 @@ def safe_next(target):
     parts = urlsplit(target or "")
     if not target or parts.scheme or parts.netloc or not target.startswith("/"):
         return url_for("play.catalogue")
-    if target.startswith("//") or "\\" in target:
+    if target.startswith("//") or "\\" in target or has_control_characters(target):
         return url_for("play.catalogue")
     return target
+
+
+def has_control_characters(text):
+    """Say whether text holds a control character (CR, LF, NUL, tab, DEL and the like)."""
+    return any(ord(character) < 32 or ord(character) == 127 for character in text)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @public
 def login():
     """Show the sign-in form and sign a person in."""
-    if request.method == "GET":
+    if request.method != "POST":  # HEAD too: it never reads a form or signs anyone in
         if g.user is not None:
             return redirect(url_for("play.catalogue"))
         return render_template("auth/login.html", errors={}, username="")
     username = request.form.get("username", "")[:USERNAME_MAX]
     password = request.form.get("password", "")
     errors = login_errors(username, password)
-    user = None if errors else find_user(username)
-    if not errors and not check_password(user, password):
-        errors = {"username": "Enter a correct username and password"}
     if errors:
         return render_template("auth/login.html", errors=errors, username=username), 422
+    address = request.remote_addr
+    wait = throttle.wait_for(username, address)
+    if wait is not None:  # before any password is hashed
+        return too_many(username, wait)
+    user = find_user(username)
+    # A disabled account is refused with the same words as a wrong password.
+    if not check_password(user, password) or user.disabled_at is not None:
+        throttle.failed(username, address, user)
+        errors = {"username": "Enter a correct username and password"}
+        return render_template("auth/login.html", errors=errors, username=username), 422
+    throttle.succeeded(username, address)
     session.clear()
     session["user_id"] = user.id
     return redirect(safe_next(request.args.get("next")), 303)
+
+
+def too_many(username, wait):
+    """Answer a sign-in that must wait: 429, how long, and the same words for every name."""
+    words = throttle.wait_words(wait)
+    errors = {"username": f"Too many failed sign-ins. Wait {words}, then try again"}
+    response = render_template("auth/login.html", errors=errors, username=username)
+    return response, 429, {"Retry-After": str(max(1, int(wait.total_seconds() + 0.999)))}
 
 
 def login_errors(username, password):

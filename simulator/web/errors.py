@@ -1,6 +1,9 @@
 """Error pages in plain words, never a traceback."""
 
-from flask import render_template
+import time
+
+import sqlalchemy as sa
+from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -43,6 +46,8 @@ def init_app(app):
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(InternalServerError, server_error)
+    app.register_error_handler(sa.exc.DBAPIError, database_error)
+    app.register_error_handler(sa.exc.TimeoutError, database_error)
 
 
 def error_page(code, heading=None, message=None):
@@ -74,7 +79,63 @@ def csrf_error(_error):
     )
 
 
-def server_error(_error):
-    """Roll back whatever the request was writing and apologise."""
+def server_error(error):
+    """Roll back whatever the request was writing and apologise (503 if the database is away)."""
     db.session.rollback()
+    # A database error outside the view (opening the session, say) arrives here wrapped.
+    original = getattr(error, "original_exception", None)
+    if isinstance(original, sa.exc.SQLAlchemyError) and database_away(original):
+        return database_unavailable()
     return error_page(500)
+
+
+# While the database restarts or is out of reach: ask the browser to come back shortly.
+RETRY_AFTER_SECONDS = 5
+# A safe request is run once more after this pause, long enough for a restart's blip.
+RETRY_PAUSE_SECONDS = 0.25
+SAFE_METHODS = ("GET", "HEAD")
+BUSY_HEADING = "The service is busy for a moment"
+BUSY_MESSAGES = {
+    "safe": "Try again in a few seconds. Nothing you have done so far has been lost.",
+    "unsafe": (
+        "What you sent could not be recorded. Wait a few seconds, reload the page to see "
+        "where things stand, and send it again if you need to."
+    ),
+}
+
+
+def database_error(error):
+    """Retry a safe request once while the database is out of reach, then answer 503."""
+    if not database_away(error):
+        return server_error(error)
+    db.session.rollback()
+    if request.method in SAFE_METHODS and not g.get("database_retried"):
+        g.database_retried = True
+        time.sleep(RETRY_PAUSE_SECONDS)
+        return retry_request()
+    return database_unavailable()
+
+
+def database_away(error):
+    """Say whether an error means the database is unreachable or busy, not a bug."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.TimeoutError):
+        return True
+    return bool(getattr(error, "connection_invalidated", False))
+
+
+def retry_request():
+    """Run the request's hooks and view again, handling what they raise as usual."""
+    app = current_app._get_current_object()
+    try:
+        response = app.preprocess_request()
+        return app.dispatch_request() if response is None else response
+    except Exception as error:  # handled as on the first run; anything unhandled re-raises
+        return app.handle_user_exception(error)
+
+
+def database_unavailable():
+    """Say the service is busy, and whether what was sent was recorded (it was not)."""
+    kind = "safe" if request.method in SAFE_METHODS else "unsafe"
+    html, code = error_page(503, BUSY_HEADING, BUSY_MESSAGES[kind])
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    return html, code, headers

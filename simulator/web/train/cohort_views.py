@@ -10,6 +10,7 @@ from werkzeug.exceptions import Conflict
 from ... import accounts, audit, cohorts, roster
 from .. import csrf
 from ..auth import allow
+from ..safety import accepts_up_to
 from . import TRAINERS, bp
 
 COHORT_FIELDS = ("name", "description", "audience")
@@ -297,6 +298,7 @@ def import_form(cohort_id):
 
 
 @bp.post("/cohorts/<int:cohort_id>/import")
+@accepts_up_to(ROSTER_REQUEST_MAX)  # before the NUL check reads the form
 @csrf.exempt  # checked in the view, once the roster's larger size limit is set
 @allow(*TRAINERS)
 def import_roster(cohort_id):

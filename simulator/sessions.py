@@ -1,0 +1,194 @@
+"""Server-side sessions that can be revoked: the cookie carries only an opaque token.
+
+Flask's default session is a signed cookie: whoever copies it keeps full access until it
+expires, whatever happens to the account, and it shows its contents (the user id, the CSRF
+secret). Here the cookie holds a random token; the database keeps the session's data under
+the token's SHA-256 (so a copy of the table opens no session), with its person and times.
+
+- **Revoking.** `end_sessions(user_id)` deletes every session of a person at once: signing
+  out ends its own (the data is cleared); a password change ends all of that person's
+  others; a role change or disabling (the admin pages) end them all.
+- **Timeouts.** A session ends after `SESSION_IDLE_MINUTES` without a request, and
+  `SESSION_HOURS` after it began, except that while its person has an assessment attempt
+  in progress it lasts until that attempt's time is over (deadline and grace), whichever is
+  later: a candidate is never signed out by the clock during a timed assessment.
+- **Fixation.** When the person a session belongs to changes (signing in or out), it gets
+  a new token and the old one ends.
+- **Cost.** One read per request, through a connection of its own so that the session's
+  writes never commit a view's unfinished work; a write only when the data changed or the
+  session was last marked seen more than `TOUCH_EVERY` ago. Ended sessions are purged now
+  and then as new ones begin, and by `flask users purge-sessions`.
+"""
+
+import hashlib
+import random
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask.json.tag import TaggedJSONSerializer
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete, func, insert, or_, select, update
+from werkzeug.datastructures import CallbackDict
+
+from .db import db
+from .models import Attempt, WebSession, utcnow
+
+TOUCH_EVERY = timedelta(minutes=1)
+PURGE_CHANCE = 0.01  # of a new session, to purge ended ones first
+serializer = TaggedJSONSerializer()
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """A session whose data lives in the database, under the hash of its cookie's token."""
+
+    def __init__(self, data=None, token=None, user_id=None, seen_at=None):
+        def changed(_self):
+            self.modified = True
+
+        super().__init__(data or {}, changed)
+        self.token = token
+        self.had_token = token is not None
+        self.opened_user_id = user_id
+        self.seen_at = seen_at
+        self.modified = False
+
+
+def digest(token):
+    """Return the key a token is stored under: its SHA-256, in hex."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class DatabaseSessions(SessionInterface):
+    """Flask's session interface over the `web_sessions` table (see the module's doc)."""
+
+    def open_session(self, app, request):
+        """Return the session the cookie's token names, if it has not ended, else a new one."""
+        token = request.cookies.get(self.get_cookie_name(app))
+        if not token or len(token) > 100:
+            return ServerSession()
+        now = utcnow()
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                select(WebSession).where(WebSession.id == digest(token))
+            ).first()
+        if row is None or ended(app, row, now):
+            return ServerSession()
+        data = serializer.loads(row.data) if row.data else {}
+        return ServerSession(data, token, row.user_id, row.last_seen_at)
+
+    def save_session(self, app, session, response):
+        """Store the session's data (or end it, if cleared), and set or delete the cookie."""
+        name, now = self.get_cookie_name(app), utcnow()
+        user_id = session.get("user_id")
+        if session.token and (not session or user_id != session.opened_user_id):
+            end_session(session.token)  # cleared, or another person: this token ends
+            session.token = None
+        if not session:
+            if session.had_token:
+                response.delete_cookie(name, domain=self.get_cookie_domain(app))
+            return
+        if session.token is None:
+            session.token = secrets.token_urlsafe(32)
+            begin_session(session.token, user_id, serializer.dumps(dict(session)), now)
+        elif session.modified or now - session.seen_at >= TOUCH_EVERY:
+            keep_session(session.token, serializer.dumps(dict(session)), now)
+        else:
+            return
+        response.set_cookie(
+            name,
+            session.token,
+            httponly=self.get_cookie_httponly(app),
+            secure=self.get_cookie_secure(app),
+            samesite=self.get_cookie_samesite(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+        )
+
+
+def ended(app, row, now):
+    """Say whether a stored session has ended: idle too long, or too old, unless its person
+    has an assessment attempt whose time is not yet over."""
+    idle = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    longest = timedelta(hours=app.config["SESSION_HOURS"])
+    if now - row.last_seen_at < idle and now - row.created_at < longest:
+        return False
+    return row.user_id is None or assessment_ends(row.user_id, now) is None
+
+
+def assessment_ends(user_id, now):
+    """Return when the person's live assessment attempt's time is over, if it is not yet."""
+    ends = func.coalesce(Attempt.grace_until, Attempt.deadline_at)
+    statement = select(func.max(ends)).where(
+        Attempt.user_id == user_id,
+        Attempt.mode == "assessment",
+        Attempt.finished_at.is_(None),
+        Attempt.abandoned_at.is_(None),
+        ends > now,
+    )
+    with db.engine.connect() as connection:
+        return connection.execute(statement).scalar()
+
+
+def begin_session(token, user_id, data, now):
+    """Store a new session (now and then purging ended ones first)."""
+    with db.engine.begin() as connection:
+        if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
+            purge(connection, current_app, now)
+        connection.execute(
+            insert(WebSession).values(
+                id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
+            )
+        )
+
+
+def keep_session(token, data, now):
+    """Store a session's data and mark it seen now."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            update(WebSession)
+            .where(WebSession.id == digest(token))
+            .values(data=data, last_seen_at=now)
+        )
+
+
+def end_session(token):
+    """End one session."""
+    with db.engine.begin() as connection:
+        connection.execute(delete(WebSession).where(WebSession.id == digest(token)))
+
+
+def end_sessions(user_id, keep=None):
+    """End every session of a person (but the one whose token is `keep`); return how many."""
+    statement = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep is not None:
+        statement = statement.where(WebSession.id != digest(keep))
+    with db.engine.begin() as connection:
+        return connection.execute(statement).rowcount
+
+
+def purge(connection, app, now):
+    """Delete the sessions that have ended by the clock (those in a live assessment stay)."""
+    idle = now - timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    oldest = now - timedelta(hours=app.config["SESSION_HOURS"])
+    in_assessment = (
+        select(Attempt.user_id)
+        .where(
+            Attempt.mode == "assessment",
+            Attempt.finished_at.is_(None),
+            Attempt.abandoned_at.is_(None),
+            func.coalesce(Attempt.grace_until, Attempt.deadline_at) > now,
+        )
+        .scalar_subquery()
+    )
+    statement = delete(WebSession).where(
+        or_(WebSession.last_seen_at < idle, WebSession.created_at < oldest),
+        or_(WebSession.user_id.is_(None), WebSession.user_id.not_in(in_assessment)),
+    )
+    return connection.execute(statement).rowcount
+
+
+def purge_ended(app, now=None):
+    """Delete the sessions that have ended; return how many."""
+    with db.engine.begin() as connection:
+        return purge(connection, app, now or utcnow())

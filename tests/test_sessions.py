@@ -1,0 +1,156 @@
+"""Server-side sessions: an opaque cookie, revoked by signing out or a password change,
+timed out when idle or old, but never during a candidate's assessment attempt."""
+
+from datetime import timedelta
+
+from helpers import PASSWORD, gen_assessment, gen_cohort, gen_user, post, sign_in
+from sqlmodel import select
+
+from simulator import assessments, sessions
+from simulator.db import db
+from simulator.models import Assignment, WebSession
+
+COOKIE = "session"
+
+
+def token_of(client):
+    """Return the session token the client holds."""
+    cookie = client.get_cookie(COOKIE)
+    return cookie.value if cookie else None
+
+
+def signed_in(client):
+    """Say whether the client's session is signed in (the account page answers)."""
+    return client.get("/account").status_code == 200
+
+
+def age(app, client, **by):
+    """Move the client's stored session back in time (its start and last request)."""
+    with app.app_context():
+        row = db.session.get(WebSession, sessions.digest(token_of(client)))
+        row.created_at -= timedelta(**by)
+        row.last_seen_at -= timedelta(**by)
+        db.session.commit()
+
+
+def test_the_cookie_carries_only_an_opaque_token(app):
+    """No user id, no CSRF secret: a random token, stored only as its hash."""
+    user_id = gen_user(app, "ann")
+    client = app.test_client()
+    assert sign_in(client, "ann").status_code == 303
+    token = token_of(client)
+    assert len(token) >= 40 and "." not in token  # not a signed cookie of data
+    with app.app_context():
+        row = db.session.get(WebSession, sessions.digest(token))
+        assert row.user_id == user_id and token not in row.data
+        assert db.session.exec(select(WebSession).where(WebSession.id == token)).first() is None
+
+
+def test_signing_in_gives_a_new_token(app):
+    """The anonymous session's token (from the sign-in page) ends when the person signs in."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    client.get("/sign-in")
+    before = token_of(client)
+    assert before is not None
+    sign_in(client, "ann")
+    assert token_of(client) != before
+    with app.app_context():
+        assert db.session.get(WebSession, sessions.digest(before)) is None
+
+
+def test_a_copied_cookie_is_dead_after_sign_out(app):
+    """Signing out ends the session on the server: a copy of the cookie opens nothing."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    sign_in(client, "ann")
+    copy = app.test_client()
+    copy.set_cookie(COOKIE, token_of(client))
+    assert signed_in(copy)
+    post(client, "/sign-out")
+    assert not signed_in(copy)
+
+
+def test_a_password_change_ends_every_other_session(app):
+    """The person stays signed in where they changed it; everywhere else is signed out."""
+    gen_user(app, "ann")
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, "ann")
+    sign_in(elsewhere, "ann")
+    new = "a brand new passphrase"
+    data = {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    response = post(here, "/account/password", data, token_from="/account/password")
+    assert response.status_code == 303, response.text
+    assert signed_in(here) and not signed_in(elsewhere)
+
+
+def test_a_reset_by_the_trainer_signs_the_person_out(app):
+    """When a trainer resets a trainee's password, the trainee's sessions end."""
+    from simulator import accounts, roster
+
+    gen_user(app, "trainer", "trainer")
+    gen_user(app, "ann")
+    client = app.test_client()
+    sign_in(client, "ann")
+    with app.app_context():
+        trainer, ann = accounts.find_user("trainer"), accounts.find_user("ann")
+        ann.created_by_id = trainer.id
+        roster.reset_password(trainer, ann)
+    assert not signed_in(client)
+
+
+def test_an_idle_or_old_session_ends(app):
+    """Past the idle limit, or the absolute one, the session is over."""
+    gen_user(app, "ann")
+    idle, old = app.test_client(), app.test_client()
+    sign_in(idle, "ann")
+    sign_in(old, "ann")
+    age(app, idle, minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    assert not signed_in(idle)
+    with app.app_context():
+        row = db.session.get(WebSession, sessions.digest(token_of(old)))
+        row.created_at -= timedelta(hours=app.config["SESSION_HOURS"] + 1)
+        db.session.commit()
+    assert not signed_in(old)
+
+
+def test_a_recent_request_keeps_the_session_going(app):
+    """A request marks the session seen (at most once a minute), so active people stay in."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    sign_in(client, "ann")
+    age(app, client, minutes=app.config["SESSION_IDLE_MINUTES"] - 1)
+    assert signed_in(client)
+    age(app, client, minutes=2)  # idle for 2 minutes since the request just made
+    assert signed_in(client)
+
+
+def test_a_candidate_is_never_timed_out_during_an_assessment(app):
+    """While an assessment attempt's time is not over, neither limit ends its session."""
+    gen_user(app, "trainer", "trainer")
+    gen_user(app, "ann")
+    cohort = gen_cohort(app, "trainer", "CPD", ["ann"], audience="cpd")
+    assignment_id = gen_assessment(app, cohort, time_limit_s=20 * 3600)
+    client = app.test_client()
+    sign_in(client, "ann")
+    url = f"/assignments/{assignment_id}"
+    assert post(client, f"{url}/attempts", {"number": "1"}, token_from=url).status_code == 303
+    age(app, client, hours=app.config["SESSION_HOURS"] + 1)
+    assert signed_in(client)
+    with app.app_context():
+        found = assessments.settings_of(db.session.get(Assignment, assignment_id))
+        assert found.time_limit_s == 20 * 3600
+
+
+def test_ended_sessions_are_purged(app, runner):
+    """`flask users purge-sessions` deletes what has ended and keeps what has not."""
+    gen_user(app, "ann")
+    kept, gone = app.test_client(), app.test_client()
+    sign_in(kept, "ann")
+    sign_in(gone, "ann")
+    age(app, gone, hours=app.config["SESSION_HOURS"] + 1)
+    result = runner.invoke(args=["users", "purge-sessions"])
+    assert result.exit_code == 0 and "Purged 1 ended session(s)." in result.output
+    assert signed_in(kept)
+    with app.app_context():
+        assert len(db.session.exec(select(WebSession)).all()) == 1
