@@ -115,7 +115,12 @@ def settings_of(assignment):
     """Return an assessment's settings, or None for a practice assignment."""
     if assignment.mode != "assessment":
         return None
-    statement = select(AssessmentSettings).where(AssessmentSettings.assignment_id == assignment.id)
+    return settings_of_id(assignment.id)
+
+
+def settings_of_id(assignment_id):
+    """Return the settings of the assessment with this assignment id."""
+    statement = select(AssessmentSettings).where(AssessmentSettings.assignment_id == assignment_id)
     return db.session.exec(statement).one()
 
 
@@ -389,10 +394,7 @@ def close_if_due(attempt, now=None, actor_id=None):
             record_event(attempt, "overdue", reason, actor_id, attempt.deadline_at)
             db.session.commit()
         return False
-    found = db.session.exec(
-        select(AssessmentSettings).where(AssessmentSettings.assignment_id == attempt.assignment_id)
-    ).one()
-    close(attempt, found.overdue, now, actor_id)
+    close(attempt, settings_of_id(attempt.assignment_id).overdue, now, actor_id)
     db.session.commit()
     return True
 

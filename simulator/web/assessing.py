@@ -7,7 +7,7 @@ assessment attempt first brings its state up to the time (`assessments.close_if_
 
 from flask import flash, g, redirect, request, url_for
 
-from .. import assessments, attempts, marking, story
+from .. import assessments, attempts, marking
 from ..db import db
 from ..models import Assignment, utcnow
 from ..rendering import LONDON
@@ -35,7 +35,7 @@ def feedback_during(attempt):
     assessment only where its review options show feedback during the attempt."""
     if attempt.mode != "assessment":
         return True
-    found = assessments.settings_of(attempt_assignment(attempt))
+    found = assessments.settings_of_id(attempt.assignment_id)
     return "feedback" in assessments.normal_review(found.review)["during"]
 
 
@@ -140,8 +140,3 @@ def review_context(attempt):
 def attempt_assignment(attempt):
     """Return the assignment an assessment attempt belongs to (live or not)."""
     return db.session.get(Assignment, attempt.assignment_id)
-
-
-def best_steps(progress):
-    """Return the best path's steps in the candidate's cast row, for the review."""
-    return story.best_steps(progress.scenario, progress.row)

@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 
-from .. import analytics, assignments, attempts, cohorts, debrief, engine, library
+from .. import analytics, assignments, attempts, cohorts, debrief, engine, library, story
 from ..db import db
 from ..models import ScenarioVersion
 from ..rendering import LONDON, filled, filled_markdown
@@ -456,7 +456,8 @@ def debrief_page(attempt_id):
     if attempt.mode == "assessment":
         context.update(assessing.review_context(attempt))
         if "best_path" in context["shows"]:
-            context["best"] = assessing.best_steps(attempts.progress_of(attempt))
+            progress = attempts.progress_of(attempt)
+            context["best"] = story.best_steps(progress.scenario, progress.row)
         return render_page("play/review.html", **context, **try_again(attempt))
     context["cohort_lines"] = analytics.cohort_lines(attempt)
     return render_page("play/debrief.html", **context, **try_again(attempt))
