@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-load bench-report browser-deps db-deps deploy-deps static clean
+.PHONY: install run test lint bench bench-load bench-report browser-deps db-deps graph-deps deploy-deps static clean
 
 install: $(STAMP)
 
@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # A developer's machine: no secret key needed (one is kept in instance/), plain http.
+# Graphviz is tried but not required there (installing it needs root).
 run: export SIMULATOR_ENV ?= development
 run: install
+	@$(MAKE) --no-print-directory graph-deps 2>/dev/null || echo "Graphviz is not installed: scenario maps are left out; the outline is still shown"
 	$(BIN)/flask db upgrade
 	$(BIN)/flask scenarios load
 	$(BIN)/flask users demo
@@ -35,7 +37,7 @@ browser-deps:
 # The whole suite on SQLite, then every database test (each test using the
 # `database_url` fixture) again on a throwaway PostgreSQL cluster that the tests start
 # and stop themselves (tests/postgres.py). Both runs always run; either failing fails.
-test: install browser-deps db-deps
+test: install browser-deps db-deps graph-deps
 	$(BIN)/ruff check simulator tests bench scripts
 	status=0; \
 	$(BIN)/python -m pytest || status=1; \
@@ -45,6 +47,11 @@ test: install browser-deps db-deps
 # PostgreSQL 15's server binaries (initdb, pg_ctl) for the database suite.
 db-deps:
 	@test -x /usr/lib/postgresql/15/bin/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+
+# Graphviz's dot draws the scenario maps on the server (simulator/maps.py); without it the
+# authoring pages show the text outline alone.
+graph-deps:
+	@command -v dot >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; }
 
 # nginx and its brotli_static module, for the production stack on loopback (deploy/).
 deploy-deps:
@@ -60,7 +67,8 @@ bench: install
 	$(BIN)/python bench/validate.py
 
 # Real HTTP load on 127.0.0.1: gunicorn with 1 and 2 workers, then nginx in front of it
-# (deploy/), over a throwaway PostgreSQL cluster (bench/README.md); about 4 minutes. Not
+# (deploy/), then the deploy stack against a baseline app, a sign-in storm, think time and
+# faults, over a throwaway PostgreSQL cluster (bench/README.md); about 8 minutes. Not
 # part of `make test`: it is a benchmark.
 bench-load: install db-deps deploy-deps
 	$(BIN)/python bench/play_load.py

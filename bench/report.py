@@ -446,13 +446,13 @@ def prepare(url):
             "SECRET_KEY": secrets.token_hex(32),
             "RECORDS_KEY": f"bench:{secrets.token_hex(32)}",
             "SCENARIOS_DIR": str(ROOT / "scenarios"),
-            "SYNC_LIBRARY_ON_START": False,
+            "LOAD_LIBRARY_ON_START": False,
         }
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with app.app_context():
         alembic.upgrade()
-        library.sync(Path(app.config["SCENARIOS_DIR"]))
+        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
     return app
 
 

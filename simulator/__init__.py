@@ -28,7 +28,7 @@ def create_app(test_config=None):
         MIGRATIONS_DIR=str(PROJECT_ROOT / "migrations"),
         ASSETS_DIR=str(PROJECT_ROOT / "static" / "dist"),
         ENV="production",
-        SYNC_LIBRARY_ON_START=True,
+        LOAD_LIBRARY_ON_START=False,
         SESSION_COOKIE_SECURE=True,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -196,15 +196,18 @@ def register_extensions(app):
 def register_blueprints(app):
     """Register blueprints, error pages and command-line commands."""
     from . import cli, commands, library
-    from .web import about, account, admin, auth, errors, health, play, train
+    from .web import about, account, admin, auth, author, errors, guide, health, lti, play, train
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(play.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(train.bp)
+    app.register_blueprint(author.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(about.bp)
+    app.register_blueprint(guide.bp)
+    lti.init_app(app)
     errors.init_app(app)
     library.init_app(app)
     cli.init_app(app)

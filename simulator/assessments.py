@@ -31,7 +31,7 @@ from datetime import timedelta
 from flask import abort
 from sqlmodel import select
 
-from . import audit, records
+from . import audit, outbox, records
 from .attempts import commit_or_conflict, progress_of, record_event, start_attempt
 from .db import db
 from .models import (
@@ -233,12 +233,17 @@ def set_override(actor, assignment, person, values, reason):
         actor,
         "assessment.override",
         assignment,
-        f"Set terms for {person.username!r}: {reason}",
+        override_summary(person.username, reason),
         user_id=person.id,
         override_id=override.id,
     )
     db.session.commit()
     return override
+
+
+def override_summary(username, reason):
+    """Return the audit log's sentence for a candidate's terms (privacy.erase rewrites it)."""
+    return f"Set terms for {username!r}: {reason}"
 
 
 def overrides_of(assignment_id, user_id=None):
@@ -338,9 +343,10 @@ def deadlines(terms, found, started_at):
 def start(user, version, number, assignment, found, terms, now=None, preview=False):
     """Begin an assessment attempt with its clock set; raise StepConflict if begun already."""
     now = now or utcnow()
-    attempt = start_attempt(user, version, number, assignment, now=now, commit=False)
+    attempt = start_attempt(
+        user, version, number, assignment, now=now, commit=False, preview=preview
+    )
     attempt.deadline_at, attempt.grace_until = deadlines(terms, found, now)
-    attempt.preview = preview
     db.session.add(attempt)
     db.session.flush()
     reason = "A trainer's preview began." if preview else "The candidate began the attempt."
@@ -413,6 +419,7 @@ def close(attempt, rule, now, actor_id=None):
         attempt.counted = False
         attempt.closed_reason = NOT_SUBMITTED
         record_event(attempt, "abandoned", NOT_SUBMITTED, actor_id, at)
+        outbox.attempt_abandoned(attempt, NOT_SUBMITTED)
         return
     if rule == "grace" and attempt.state != "overdue":
         began = "The time limit passed; the grace period to reach an ending began."
@@ -425,6 +432,7 @@ def close(attempt, rule, now, actor_id=None):
     attempt.result = {"passed": False, "grade": 0, "ending": None, "closed": reason}
     record_event(attempt, "finished", reason, actor_id, at)
     records.seal(attempt, steps)
+    outbox.attempt_finished(attempt)
 
 
 def overdue_attempts(now):

@@ -14,8 +14,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from . import engine, records
-from .db import db
+from . import engine, outbox, records
+from .db import commit_keeping_loaded, db
 from .library import scenario_for
 from .models import Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
@@ -89,11 +89,14 @@ def progress_of(attempt):
 def user_attempts(user_id, scenario_key=None, assignment_id=None):
     """Return a person's attempts, oldest first: free practice, or those of one assignment.
 
-    Free practice (no assignment) may be narrowed to one scenario.
+    Free practice (no assignment) may be narrowed to one scenario; a trainer's previews
+    of library versions are not practice, and are left out.
     """
     statement = select(Attempt).where(
         Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
     )
+    if assignment_id is None:
+        statement = statement.where(Attempt.preview.is_(False))
     if scenario_key is not None:
         statement = statement.where(Attempt.scenario_key == scenario_key)
     return db.session.exec(statement.order_by(Attempt.scenario_key, Attempt.number)).all()
@@ -131,6 +134,7 @@ def abandon(attempt):
     attempt.abandoned_at = utcnow()
     attempt.state = "abandoned"
     db.session.add(attempt)
+    outbox.attempt_abandoned(attempt)
     db.session.commit()
     return True
 
@@ -179,8 +183,12 @@ def next_attempt_number(user_id, scenario_key, assignment_id=None):
     return (db.session.exec(statement).one() or 0) + 1
 
 
-def start_attempt(user, version, number, assignment=None, seed=None, now=None, commit=True):
+def start_attempt(
+    user, version, number, assignment=None, seed=None, now=None, commit=True, preview=False
+):
     """Begin attempt `number` on a version; raise StepConflict if it already exists.
+
+    A `preview` is a trainer trying a version out: never a result, never in analytics.
 
     With `commit` False the attempt is only added and flushed, for the caller to commit
     with what it adds (an assessment's clock and first event).
@@ -200,12 +208,13 @@ def start_attempt(user, version, number, assignment=None, seed=None, now=None, c
         choice_order=engine.order_rule(scenario),
         at_node=begun.state.node,
         started_at=now or utcnow(),
+        preview=preview,
     )
     db.session.add(attempt)
+    flush_or_conflict()
+    outbox.attempt_started(attempt, version)
     if commit:
         commit_or_conflict()
-    else:
-        flush_or_conflict()
     return attempt
 
 
@@ -240,6 +249,7 @@ def record_step(progress, choice, rationale, now=None):
     db.session.add(step)
     attempt.at_node = engine.replay(progress.scenario, choice_ids).node
     db.session.add(attempt)
+    outbox.decision_taken(progress, step, choice)
     finish_if_ended(progress, [*progress.steps, step], now)
     commit_or_conflict()
     return step
@@ -252,7 +262,7 @@ def mark_shown(progress):
         return
     attempt.shown_step, attempt.shown_at = progress.next_step_number, utcnow()
     db.session.add(attempt)
-    db.session.commit()
+    commit_keeping_loaded()  # the node is rendered next, from the rows already loaded
 
 
 def finish_if_ended(progress, steps, now):
@@ -277,6 +287,7 @@ def finish_if_ended(progress, steps, now):
         reason = f"The candidate reached an ending{late}."
         record_event(attempt, "finished", reason, attempt.user_id, now)
     records.seal(attempt, steps)
+    outbox.attempt_finished(attempt, progress.version)
 
 
 def path_of(steps):
@@ -323,9 +334,13 @@ def same_result(stored, recomputed):
 
 
 def commit_or_conflict():
-    """Commit, turning a unique-constraint clash into StepConflict."""
+    """Commit, turning a unique-constraint clash into StepConflict.
+
+    The objects stay loaded: every value written is set on them, and the redirect that
+    follows reads them (the attempt, the step) without a reload.
+    """
     try:
-        db.session.commit()
+        commit_keeping_loaded()
     except IntegrityError as error:
         db.session.rollback()
         raise StepConflict from error

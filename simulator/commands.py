@@ -1,5 +1,5 @@
 """Command-line commands for running a server: `flask users ...`, `flask scenarios load`,
-`flask assessments close-overdue` and `flask records verify`.
+`flask assessments close-overdue`, `flask records verify` and `flask records send`.
 
 `flask db ...` (migrations) comes from Flask-Alembic; `flask scenarios validate` and
 `schema` live in cli.py.
@@ -14,13 +14,25 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts, assessments, chain, demo, library, privacy, records, sessions, throttle
+from . import (
+    accounts,
+    assessments,
+    chain,
+    demo,
+    library,
+    lrs,
+    outbox,
+    privacy,
+    records,
+    sessions,
+    throttle,
+)
 from .cli import scenarios_cli
 from .models import ROLES
 
 users_cli = AppGroup("users", help="Manage accounts.")
 assessments_cli = AppGroup("assessments", help="Run CPD assessments.")
-records_cli = AppGroup("records", help="Check that no record was altered.")
+records_cli = AppGroup("records", help="Check, purge and send the records.")
 
 
 def init_app(app):
@@ -69,7 +81,8 @@ def unlock_command(username):
 @click.argument("username")
 @click.option("--reason", required=True, help="Why, for the audit log (a request's reference).")
 def erase_command(username, reason):
-    """Erase a person: pseudonymise their account and remove the text of their rationales."""
+    """Erase a person: pseudonymise their account, remove the text of their rationales and
+    the text written about them (simulator/privacy.py says what is kept)."""
     person = accounts.find_user(username)
     if person is None:
         raise click.ClickException(f"There is no account called {username.strip()!r}.")
@@ -144,19 +157,31 @@ def echo_demo_cohort(report):
 
 @scenarios_cli.command("load")
 def load_command():
-    """Sync the scenarios folder into the database and say what was offered or refused."""
+    """Check the scenarios folder as uploads are checked, and publish what is newer.
+
+    A file is published only when its `version` is higher than the one published (a
+    deploy never overwrites a trainer's newer version); nothing is ever retired. Then every
+    stored version the current checker has not checked is checked again. Exits 1 when any
+    file was refused.
+    """
     folder = Path(current_app.config["SCENARIOS_DIR"])
-    report = library.sync(folder)
-    for name in report.loaded:
-        click.echo(f"Loaded {name}")
-    for name in report.unchanged:
-        click.echo(f"Unchanged {name}")
+    report = library.load_folder(folder)
+    for name in report.published:
+        click.echo(f"Published {name}")
+    for name, why in report.unchanged.items():
+        click.echo(f"Unchanged {name}: {why}")
     for name, problems in report.refused.items():
         click.echo(f"Refused {name}:")
         for problem in problems:
             click.echo(f"  {problem}")
-    offered = len(report.loaded) + len(report.unchanged)
-    click.echo(f"{offered} scenario(s) offered, {len(report.refused)} refused, from {folder}")
+    for sentence in report.rechecked:
+        click.echo(f"Checked again: {sentence}")
+    click.echo(
+        f"{len(report.published)} published, {len(report.unchanged)} unchanged, "
+        f"{len(report.refused)} refused, from {folder}"
+    )
+    if not report.ok:
+        sys.exit(1)
 
 
 @records_cli.command("verify")
@@ -185,6 +210,50 @@ def verify_records_command(attempt_id):
     )
     if counts[chain.FAILED] or unlocks:
         raise SystemExit(1)
+
+
+@records_cli.command("send")
+@click.option(
+    "--batch",
+    type=click.IntRange(1, 500),
+    default=50,
+    show_default=True,
+    help="Statements per request.",
+)
+def send_command(batch):
+    """Deliver the waiting xAPI statements to the learning record store (SIMULATOR_XAPI_*).
+
+    Safe to run every minute from cron on several machines at once. A statement that fails
+    is tried again later, waiting longer each time, and never dropped. Exits 1 if any
+    failed in this run.
+    """
+    store = lrs.configured(current_app.config)
+    if store is None:
+        waiting = outbox.standing(outbox.XAPI).waiting
+        click.echo(
+            "No learning record store is configured (SIMULATOR_XAPI_ENDPOINT): nothing was "
+            f"sent; {waiting} statement(s) waiting."
+        )
+        return
+    sent = outbox.send_waiting(outbox.XAPI, partial(lrs.deliver, store), batch)
+    echo_outbox(store, sent, outbox.standing(outbox.XAPI))
+    if sent.failed:
+        sys.exit(1)
+
+
+def echo_outbox(store, sent, left):
+    """Say what was sent, what is waiting and what is failing, with the last errors."""
+    click.echo(
+        f"Sent {sent.delivered} statement(s) to {store.endpoint}; {len(sent.failed)} failed."
+    )
+    click.echo(f"{left.waiting} statement(s) waiting, {left.failing} of them failing.")
+    for row in left.shown:
+        next_try = f"{row.next_try_at:%Y-%m-%d %H:%M:%S} UTC"
+        click.echo(
+            f"Failing {row.message_id} ({row.tries} tries, next {next_try}): {row.last_error}"
+        )
+    if left.failing > len(left.shown):
+        click.echo(f"... and {left.failing - len(left.shown)} more failing.")
 
 
 @records_cli.command("purge-practice")

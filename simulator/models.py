@@ -161,10 +161,40 @@ class AuditEntry(SQLModel, table=True):
     details: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
+# How a version came into the library: the scenarios folder, a trainer's upload, or a copy
+# of another scenario made in the browser.
+ORIGINS = ("folder", "upload", "copy")
+
+
+class LibraryScenario(SQLModel, table=True):
+    """A scenario id in the library: who owns it, and whether it is withdrawn.
+
+    A scenario from the scenarios folder is bundled: admins own it. Any other belongs to
+    the trainer who first published it (None until then). Its versions are ScenarioVersion
+    rows with the same key; the one trainees get is marked `current` (library.refresh).
+    """
+
+    __tablename__ = "scenarios"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    bundled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    retired_at: datetime | None = None
+    retired_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
 class ScenarioVersion(SQLModel, table=True):
-    """One scenario file exactly as it was loaded, identified by the hash of its bytes."""
+    """One scenario file exactly as it was loaded, identified by the hash of its bytes.
+
+    It was checked when it came in and again whenever the checker changed (`checked_with`);
+    the outcome is kept with it (`ok`, `problems`, `stats`, `score_bounds`, `map_svg`), so
+    no request ever checks a file. A draft has no `published_at`.
+    """
 
     __tablename__ = "scenario_versions"
+    __table_args__ = (one_of("origin", ORIGINS),)
 
     id: int | None = Field(default=None, primary_key=True)
     digest: str = Field(max_length=64, unique=True)
@@ -180,6 +210,44 @@ class ScenarioVersion(SQLModel, table=True):
     format_revision: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     current: bool = Field(default=False, index=True)
     loaded_at: datetime = Field(default_factory=utcnow)
+    origin: str = Field(
+        default="folder", max_length=16, sa_column_kwargs={"server_default": "folder"}
+    )
+    # None for the scenarios folder (the command line), whose operator the app cannot name.
+    uploaded_by_id: int | None = Field(default=None, foreign_key="users.id")
+    published_at: datetime | None = None
+    published_by_id: int | None = Field(default=None, foreign_key="users.id")
+    # The checker that last checked the file (library.CHECKER), and what it found.
+    checked_with: str | None = Field(default=None, max_length=64)
+    ok: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # No server default: PostgreSQL has no equality on json for Alembic to compare one by.
+    problems: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stats: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    score_bounds: dict | None = Field(default=None, sa_column=Column(JSON))
+    map_svg: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Picture(SQLModel, table=True):
+    """A picture a scenario shows, stored once by the SHA-256 of its bytes."""
+
+    __tablename__ = "pictures"
+
+    digest: str = Field(max_length=64, primary_key=True)
+    media_type: str = Field(max_length=32)
+    width: int
+    height: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    stored_at: datetime = Field(default_factory=utcnow)
+
+
+class VersionPicture(SQLModel, table=True):
+    """The picture a version names by `src`: a scenario shows only its own pictures."""
+
+    __tablename__ = "version_pictures"
+
+    version_id: int = Field(foreign_key="scenario_versions.id", primary_key=True)
+    src: str = Field(max_length=1024, primary_key=True)
+    digest: str = Field(max_length=64, foreign_key="pictures.digest", index=True)
 
 
 class Attempt(SQLModel, table=True):
@@ -417,6 +485,139 @@ class RecordUnlock(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     actor_id: int | None = Field(default=None, foreign_key="users.id")
     at: datetime = Field(default_factory=utcnow)
+
+
+# What the outbox carries: xAPI statements for a learning record store, and (with LTI)
+# scores for an LMS's line item through Assignment and Grade Services.
+OUTBOX_KINDS = ("xapi", "ags-score")
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message for another system, written in the transaction of what it reports.
+
+    `flask records send` delivers it (outbox.py): `tries` counts the deliveries that
+    failed, `next_try_at` is when to try again (backing off) and `last_error` says why the
+    last one failed. Its id (`message_id`) is derived, so a resend is harmless.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        one_of("kind", OUTBOX_KINDS),
+        Index(
+            "ix_outbox_waiting",
+            "next_try_at",
+            sqlite_where=sa.text("delivered_at IS NULL"),
+            postgresql_where=sa.text("delivered_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    message_id: str = Field(max_length=64, unique=True)
+    # Where it goes: None for the configured learning record store (xAPI).
+    destination: str | None = Field(default=None, sa_column=Column(Text))
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    tries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_try_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    delivered_at: datetime | None = None
+
+
+class Installation(SQLModel, table=True):
+    """This installation (one row, made when first needed): the namespace of its derived ids.
+
+    The namespace is drawn at random, so another installation, or this one's database
+    rebuilt, never derives the same statement ids (outbox.namespace).
+    """
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    namespace: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiPlatform(SQLModel, table=True):
+    """An LMS registered by an admin to launch the app as an LTI 1.3 tool (lti.py)."""
+
+    __tablename__ = "lti_platforms"
+    __table_args__ = (UniqueConstraint("issuer", "client_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    client_id: str = Field(max_length=255)
+    deployment_ids: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    auth_login_url: str = Field(sa_column=Column(Text, nullable=False))
+    auth_token_url: str = Field(sa_column=Column(Text, nullable=False))
+    key_set_url: str = Field(sa_column=Column(Text, nullable=False))
+    # Who registered it; cohorts made by learners' launches belong to them until shared.
+    created_by_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiIdentity(SQLModel, table=True):
+    """The local account of a person an LTI platform names by its subject (`sub`)."""
+
+    __tablename__ = "lti_identities"
+    __table_args__ = (UniqueConstraint("platform_id", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platforms.id")
+    subject: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LtiContext(SQLModel, table=True):
+    """The cohort of an LMS course (an LTI context)."""
+
+    __tablename__ = "lti_contexts"
+    __table_args__ = (UniqueConstraint("platform_id", "context_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platforms.id")
+    context_id: str = Field(max_length=255)
+    cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+
+
+class LtiResourceLink(SQLModel, table=True):
+    """A link placed in an LMS course, and the scenario or assignment it opens."""
+
+    __tablename__ = "lti_resource_links"
+    __table_args__ = (UniqueConstraint("platform_id", "resource_link_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platforms.id")
+    resource_link_id: str = Field(max_length=255)
+    scenario_key: str | None = Field(default=None, max_length=64)
+    assignment_id: int | None = Field(default=None, foreign_key="assignments.id")
+
+
+class LtiLaunchState(SQLModel, table=True):
+    """The state and nonce of one OIDC login, used by at most one launch (on any machine)."""
+
+    __tablename__ = "lti_launch_states"
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(max_length=128, unique=True)
+    nonce: str = Field(max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+
+
+class LtiToolKey(SQLModel, table=True):
+    """A key pair the app signs its LTI messages with; the active ones are in /lti/jwks."""
+
+    __tablename__ = "lti_tool_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kid: str = Field(max_length=64, unique=True)
+    private_key_pem: str = Field(sa_column=Column(Text, nullable=False))
+    public_jwk: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    active: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class AppendOnlyError(Exception):

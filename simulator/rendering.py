@@ -6,6 +6,7 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 
 from . import engine
@@ -43,8 +44,17 @@ def walk(tokens):
             yield from walk(token.children)
 
 
+def image_as_text(renderer, tokens, index, options, env):
+    """Render a Markdown image as its alternative text: a scenario shows only its own
+    pictures (`image`), and format revision 2 refuses Markdown images, but a version stored
+    under revision 1 may still hold one. Nothing is ever fetched from its address."""
+    token = tokens[index]
+    return escapeHtml(renderer.renderInlineAsText(token.children or [], options, env))
+
+
 _markdown = MarkdownIt("commonmark", {"html": False})
 _markdown.core.ruler.push("govuk_classes", add_govuk_classes)
+_markdown.add_render_rule("image", image_as_text)
 
 
 def markdown(text):

@@ -5,19 +5,23 @@ expires, whatever happens to the account, and it shows its contents (the user id
 secret). Here the cookie holds a random token; the database keeps the session's data under
 the token's SHA-256 (so a copy of the table opens no session), with its person and times.
 
-- **Revoking.** `end_sessions(user_id)` deletes every session of a person at once: signing
-  out ends its own (the data is cleared); a password change ends all of that person's
-  others; a role change or disabling (the admin pages) end them all.
+- **Revoking.** `end_sessions(user_id)` deletes every session of a person at once. Signing
+  out, a password reset, a role change, disabling and erasure end them all; a password
+  change the person makes ends them all too, and the browser that made it carries on under
+  a new token (`renew`), so that a copy of its old cookie opens nothing either.
 - **Timeouts.** A session ends after `SESSION_IDLE_MINUTES` without a request, and
   `SESSION_HOURS` after it began, except that while its person has an assessment attempt
   in progress it lasts until that attempt's time is over (deadline and grace), whichever is
   later: a candidate is never signed out by the clock during a timed assessment.
 - **Fixation.** When the person a session belongs to changes (signing in or out), it gets
   a new token and the old one ends.
-- **Cost.** One read per request, through a connection of its own so that the session's
-  writes never commit a view's unfinished work; a write only when the data changed or the
-  session was last marked seen more than `TOUCH_EVERY` ago. Ended sessions are purged now
-  and then as new ones begin, and by `flask users purge-sessions`.
+- **Cost.** One read per request, in the request's own database session (so on the
+  connection its view goes on to use: no second connection, and no second pre-ping); a
+  write only when the data changed or the session was last marked seen more than
+  `TOUCH_EVERY` ago, through a connection of its own so that the session's writes never
+  commit a view's unfinished work. A new token and the end of the old one are one
+  transaction. Ended sessions are purged now and then as new ones begin, and by
+  `flask users purge-sessions`.
 """
 
 import hashlib
@@ -68,10 +72,8 @@ class DatabaseSessions(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         now = utcnow()
-        with db.engine.connect() as connection:
-            row = connection.execute(
-                select(WebSession).where(WebSession.id == digest(token))
-            ).first()
+        table = WebSession.__table__  # plain rows: nothing joins the request's identity map
+        row = db.session.execute(select(table).where(table.c.id == digest(token))).first()
         if row is None or ended(app, row, now):
             return ServerSession()
         data = serializer.loads(row.data) if row.data else {}
@@ -81,16 +83,19 @@ class DatabaseSessions(SessionInterface):
         """Store the session's data (or end it, if cleared), and set or delete the cookie."""
         name, now = self.get_cookie_name(app), utcnow()
         user_id = session.get("user_id")
+        ending = None
         if session.token and (not session or user_id != session.opened_user_id):
-            end_session(session.token)  # cleared, or another person: this token ends
-            session.token = None
+            ending, session.token = session.token, None  # cleared, or another person: it ends
         if not session:
+            if ending is not None:
+                end_session(ending)
             if session.had_token:
                 response.delete_cookie(name, domain=self.get_cookie_domain(app))
             return
         if session.token is None:
             session.token = secrets.token_urlsafe(32)
-            begin_session(session.token, user_id, serializer.dumps(dict(session)), now)
+            data = serializer.dumps(dict(session))
+            begin_session(session.token, user_id, data, now, ending)
         elif session.modified or now - session.seen_at >= TOUCH_EVERY:
             keep_session(session.token, serializer.dumps(dict(session)), now)
         else:
@@ -126,13 +131,15 @@ def assessment_ends(user_id, now):
         Attempt.abandoned_at.is_(None),
         ends > now,
     )
-    with db.engine.connect() as connection:
-        return connection.execute(statement).scalar()
+    return db.session.execute(statement).scalar()
 
 
-def begin_session(token, user_id, data, now):
-    """Store a new session (now and then purging ended ones first)."""
+def begin_session(token, user_id, data, now, ending=None):
+    """Store a new session, ending the token `ending` replaces (if any) in the same
+    transaction, and now and then purging ended ones first."""
     with db.engine.begin() as connection:
+        if ending is not None:
+            connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
         if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
             purge(connection, current_app, now)
         connection.execute(
@@ -156,6 +163,14 @@ def end_session(token):
     """End one session."""
     with db.engine.begin() as connection:
         connection.execute(delete(WebSession).where(WebSession.id == digest(token)))
+
+
+def renew(session):
+    """End this session's token now; the session is stored under a new one as it is saved."""
+    if session.token is not None:
+        end_session(session.token)
+    session.token = None
+    session.modified = True
 
 
 def end_sessions(user_id, keep=None):

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import delete, select
 
 from . import audit
-from .db import db
+from .db import commit_keeping_loaded, db
 from .models import SignInThrottle, utcnow
 
 
@@ -146,13 +146,14 @@ def succeeded(username, address):
     guesser's count from the same address.
     """
     pairs = keys(username, address)
-    for scope, key in (pairs[0], pairs[2]):
-        db.session.execute(
-            delete(SignInThrottle).where(
-                SignInThrottle.scope == scope.name, SignInThrottle.key == key
-            )
-        )
-    db.session.commit()
+    cleared = or_(
+        *[
+            (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
+            for s, k in (pairs[0], pairs[2])
+        ]
+    )
+    db.session.execute(delete(SignInThrottle).where(cleared))
+    commit_keeping_loaded()  # the user just found is read next: no reload
 
 
 def unlock(actor, username):

@@ -130,6 +130,7 @@ def make_app(database_url, scenarios_dir):
                 "RECORDS_KEY": RECORDS_KEY,
                 "DATABASE_URL": database_url,
                 "SCENARIOS_DIR": str(scenarios_dir),
+                "LOAD_LIBRARY_ON_START": True,
                 **config,
             }
         )

@@ -241,7 +241,7 @@ def offered(app, key):
     from simulator import library
 
     if not library.is_offered(key):
-        library.sync(Path(app.config["SCENARIOS_DIR"]))
+        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
     return library.offered_version(key)
 
 
@@ -314,6 +314,13 @@ def queries_for(app, client, url):
     when a form first gives it a CSRF token or it is marked seen) are not the page's, and
     are left out.
     """
+    count, response = queries_in(app, lambda: client.get(url))
+    assert response.status_code == 200
+    return count
+
+
+def queries_in(app, send):
+    """Return how many SQL statements `send()` runs, but the session store's, and its answer."""
     from sqlalchemy import event
 
     from simulator.db import db
@@ -329,7 +336,15 @@ def queries_for(app, client, url):
 
     event.listen(engine, "before_cursor_execute", counted)
     try:
-        assert client.get(url).status_code == 200
+        response = send()
     finally:
         event.remove(engine, "before_cursor_execute", counted)
-    return count
+    return count, response
+
+
+def people_audit(statement):
+    """Narrow an audit-log query to what people did: the library's own loads of the
+    scenarios folder (published by nobody, at a test app's first request) are left out."""
+    from simulator.models import AuditEntry
+
+    return statement.where(AuditEntry.action.not_like("scenario.%"))

@@ -1,7 +1,7 @@
 """One's own account: the details, a forced change of a one-time password, a free change."""
 
 import pytest
-from helpers import PASSWORD, gen_user, post, sign_in, text_of
+from helpers import PASSWORD, gen_user, people_audit, post, sign_in, text_of
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -69,7 +69,7 @@ def test_edit_details(app):
     )
     assert "Your details have been saved" in text_of(client.get("/account"))
     with app.app_context():
-        entry = db.session.exec(select(AuditEntry)).one()
+        entry = db.session.exec(people_audit(select(AuditEntry))).one()
         assert entry.action == "account.update" and entry.details["before"]["force"] == ""
 
 
@@ -95,7 +95,7 @@ def test_admin_edits_anyones_details(app):
     assert response.status_code == 303
     assert account(app, "amina")["display_name"] == "Amina Hassan"
     with app.app_context():
-        entry = db.session.exec(select(AuditEntry)).one()
+        entry = db.session.exec(people_audit(select(AuditEntry))).one()
         assert entry.actor_id == account(app, "admin")["id"] and entry.target_id == user_id
 
 
@@ -159,7 +159,10 @@ def test_voluntary_change(app):
     assert response.status_code == 303 and response.headers["Location"] == "/account"
     assert sign_in(app.test_client(), "amina", NEW_PASSWORD).status_code == 303
     with app.app_context():
-        assert db.session.exec(select(AuditEntry.action)).one() == "account.change_password"
+        assert (
+            db.session.exec(people_audit(select(AuditEntry.action))).one()
+            == "account.change_password"
+        )
 
 
 def test_wrong_current_password(app):

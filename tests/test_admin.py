@@ -1,6 +1,7 @@
 """The admin's account pages: finding, creating, importing, resetting, roles, disabling."""
 
-from helpers import PASSWORD, client_of, gen_user, post, sign_in, text_of
+import pytest
+from helpers import PASSWORD, client_of, gen_cohort, gen_user, post, sign_in, text_of
 from sqlmodel import select
 
 from simulator import accounts
@@ -70,6 +71,33 @@ def test_creating_an_account_shows_a_one_time_password_once(app, database_url):
     made = user(app, "newbie")
     assert made.role == "trainer" and made.must_change_password
     assert "account.create" in actions(app)
+
+
+@pytest.mark.parametrize(
+    ("resetter", "url", "words", "link"),
+    [
+        ("admin", "/admin/accounts/{id}/password", "One-time password for", "account"),
+        ("trainer", "/train/people/{id}/password", "New one-time password for", "page"),
+    ],
+)
+def test_each_one_time_password_page_keeps_its_own_words(
+    app, database_url, resetter, url, words, link
+):
+    """The admin's and the trainer's pages share one layout but keep their heading and link."""
+    gen_user(app, "admin", "admin")
+    trainer_id = gen_user(app, "trainer", "trainer")
+    person_id = gen_user(app, "jo")
+    with app.app_context():
+        person = accounts.find_user("jo")
+        person.display_name, person.created_by_id = "Jo O'Neill", trainer_id
+        db.session.commit()
+    gen_cohort(app, "trainer", "Intake", ["jo"])
+    page = text_of(post(client_of(app, resetter), url.format(id=person_id)))
+    heading = f"{words} Jo O&#39;Neill"  # the name escaped once, in the title and the heading
+    assert f'<h1 class="govuk-heading-l">{heading}</h1>' in page
+    assert f"<title>{heading} – Safe to Report</title>" in page
+    assert "shown only this once" in page and "<code>jo</code>" in page
+    assert f"Go to Jo O&#39;Neill’s {link}</a>" in page
 
 
 def test_a_bad_new_account_is_refused_with_errors(app, database_url):

@@ -240,7 +240,7 @@ def new_version(app, scenarios_dir):
     """Load version 2 of the doorstep scenario, which becomes the one offered."""
     write_scenario(scenarios_dir, text=doorstep(version=2, victim="Hodan"))
     with app.app_context():
-        library.sync(Path(scenarios_dir))
+        library.load_folder(Path(scenarios_dir))
 
 
 def test_versions_are_kept_apart(app, trainer, scenarios_dir):
@@ -299,7 +299,7 @@ def two_cast_rows(app, scenarios_dir):
     )
     write_scenario(scenarios_dir, "castdoor.yaml", text)
     with app.app_context():
-        library.sync(Path(scenarios_dir))
+        library.load_folder(Path(scenarios_dir))
 
 
 def seeds_for(count, rows=2):

@@ -13,7 +13,14 @@ from simulator import PROJECT_ROOT, create_app
 
 STATIC = PROJECT_ROOT / "static"
 DIST = STATIC / "dist"
-SOURCES = ("app.js", "favicon.svg", "govuk-frontend.min.js", "govuk.css", "htmx.min.js")
+SOURCES = (
+    "app.js",
+    "favicon.svg",
+    "govuk-frontend.min.js",
+    "govuk.css",
+    "htmx.min.js",
+    "js-enabled.js",
+)
 DECODERS = {"gzip": gzip.decompress, "br": brotli.decompress}
 
 

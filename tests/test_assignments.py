@@ -2,6 +2,7 @@
 where they stand."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -25,7 +26,7 @@ from sqlmodel import select
 
 from simulator import library
 from simulator.db import db
-from simulator.models import Assignment, Attempt, AuditEntry, ScenarioVersion
+from simulator.models import Assignment, Attempt, AuditEntry, ScenarioVersion, User
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ class TestAssign:
         current = gen_assignment(app, cohort, pinned=False)
         write_scenario(scenarios_dir, text=doorstep(version=2, victim="Hodan"))
         with app.app_context():
-            library.sync(scenarios_dir)
+            library.load_folder(Path(scenarios_dir))
         trainee = client_of(app, "trainee")
         for assignment_id, name, number in ((fixed, "Amina", 1), (current, "Hodan", 2)):
             url = start_assigned(trainee, assignment_id).headers["Location"]
@@ -412,9 +413,10 @@ class TestAssignedPlay:
     def test_scenario_gone_from_the_library(self, app, trainee, cohort, scenarios_dir):
         """An assignment whose scenario left the library says so and cannot be started."""
         assignment_id = gen_assignment(app, cohort)
-        (scenarios_dir / "doorstep.yaml").unlink()
+        gen_user(app, "librarian", "admin")
         with app.app_context():
-            library.sync(scenarios_dir)
+            admin = db.session.exec(select(User).where(User.username == "librarian")).one()
+            library.set_retired(admin, library.entry("doorstep").scenario, True)
         page = text_of(trainee.get(f"/assignments/{assignment_id}"))
         assert "taken out of the library" in page and 'name="number"' not in page
         response = start_assigned(trainee, assignment_id)

@@ -64,22 +64,27 @@ def test_no_demo_accounts_unless_asked(app, client):
 
 
 def test_scenarios_load(runner, scenarios_dir):
-    """`flask scenarios load` says what it loaded and what it refused, and why."""
+    """`flask scenarios load` says what it published and refused, and why, and exits 1."""
     write_scenario(scenarios_dir, "broken.yaml", "format: 1\n")
     result = runner.invoke(args=["scenarios", "load"])
-    assert result.exit_code == 0, result.output
-    assert "Loaded doorstep.yaml" in result.output
+    assert result.exit_code == 1, result.output
+    assert "Published doorstep.yaml" in result.output
     assert "Refused broken.yaml:" in result.output and "error schema" in result.output
-    assert "1 scenario(s) offered, 1 refused" in result.output
+    assert "1 published, 0 unchanged, 1 refused" in result.output
+    (scenarios_dir / "broken.yaml").unlink()
     again = runner.invoke(args=["scenarios", "load"])
-    assert "Unchanged doorstep.yaml" in again.output
+    assert again.exit_code == 0, again.output
+    assert "Unchanged doorstep.yaml: already published" in again.output
 
 
 def test_scenarios_load_new_version(runner, scenarios_dir):
-    """A changed file loads as a new version."""
+    """A file with a higher version is published; one with the same number is not."""
     runner.invoke(args=["scenarios", "load"])
     write_scenario(scenarios_dir, text=doorstep(version=2))
-    assert "Loaded doorstep.yaml" in runner.invoke(args=["scenarios", "load"]).output
+    assert "Published doorstep.yaml" in runner.invoke(args=["scenarios", "load"]).output
+    write_scenario(scenarios_dir, text=doorstep(version=2, title="Edited, same number"))
+    output = runner.invoke(args=["scenarios", "load"]).output
+    assert "doorstep.yaml: version 2 is not higher than the published version 2" in output
 
 
 def test_flask_finds_the_app_through_wsgi(tmp_path):

@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from helpers import PASSWORD, gen_cohort, gen_user, post, sign_in, text_of
+from helpers import PASSWORD, gen_cohort, gen_user, people_audit, post, sign_in, text_of
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -46,7 +46,9 @@ def find(app, username):
 def audit_actions(app):
     """Return the actions recorded in the audit log, oldest first."""
     with app.app_context():
-        return list(db.session.exec(select(AuditEntry.action).order_by(AuditEntry.id)).all())
+        return list(
+            db.session.exec(people_audit(select(AuditEntry.action)).order_by(AuditEntry.id)).all()
+        )
 
 
 def import_csv(client, cohort_id, text=None, data=None, filename="list.csv"):

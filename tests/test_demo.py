@@ -179,7 +179,7 @@ def test_second_run_creates_nothing(built):
 def test_without_scenarios_then_with(make_app, scenarios_dir):
     """With no scenario offered it says so; once one is loaded a new run assigns it."""
     (scenarios_dir / "doorstep.yaml").unlink()
-    app = make_app(SYNC_LIBRARY_ON_START=False)
+    app = make_app(LOAD_LIBRARY_ON_START=False)
     first = app.test_cli_runner().invoke(args=["users", "demo"])
     assert "No recruit scenario is offered" in first.output
     with app.app_context():

@@ -3,6 +3,7 @@
 import pytest
 from flask import abort
 from helpers import gen_user, sign_in, unreachable_database_url
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
@@ -81,7 +82,7 @@ def test_a_signed_in_page_while_the_database_is_away_is_503(make_app, tmp_path):
     # As in production, an error before any view (opening the session) is not propagated.
     away = make_app(
         DATABASE_URL=unreachable_database_url(tmp_path),
-        SYNC_LIBRARY_ON_START=False,
+        LOAD_LIBRARY_ON_START=False,
         PROPAGATE_EXCEPTIONS=False,
     )
     away_client = away.test_client()
@@ -97,7 +98,7 @@ def test_a_form_sent_while_the_database_is_away_says_it_was_not_recorded(make_ap
     """A POST is not retried; its 503 says what was sent was not recorded."""
     away = make_app(
         DATABASE_URL=unreachable_database_url(tmp_path),
-        SYNC_LIBRARY_ON_START=False,
+        LOAD_LIBRARY_ON_START=False,
         PROPAGATE_EXCEPTIONS=False,
         WTF_CSRF_ENABLED=False,  # no page with a token can be had while the database is away
     )
@@ -145,3 +146,35 @@ def test_other_database_errors_are_still_500(make_app):
 
     app.add_url_rule("/broken", "broken", public(broken))
     assert app.test_client().get("/broken").status_code == 500
+
+
+def test_the_database_going_away_after_the_person_is_loaded_is_503_not_500(make_app):
+    """A restart in the middle of a signed-in page: the busy page needs no database itself.
+
+    The rollback that follows the error expires the signed-in person; the busy page must
+    not read them again from a database that is still away.
+    """
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    down = []
+
+    def restart(conn, cursor, statement, parameters, context, executemany):
+        if down:
+            raise database_away()
+
+    def view_that_meets_the_restart():
+        db.session.exec(select(User)).all()  # the person is loaded; now the server goes
+        down.append(True)
+        raise database_away()
+
+    app.add_url_rule("/mid", "mid", public(view_that_meets_the_restart))
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", restart)
+    try:
+        response = client.get("/mid")
+    finally:
+        event.remove(engine, "before_cursor_execute", restart)
+    assert response.status_code == 503 and "busy for a moment" in response.get_data(as_text=True)

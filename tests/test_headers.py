@@ -21,7 +21,7 @@ def test_every_page_sends_the_security_headers(client, url):
     response = client.get(url)
     for name, value in EVERYWHERE.items():
         assert response.headers[name] == value
-    assert "Content-Security-Policy" not in response.headers  # the authoring issue's
+    assert "Content-Security-Policy" in response.headers  # its value: tests/test_csp.py
 
 
 def test_device_features_are_denied(client):

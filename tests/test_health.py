@@ -33,7 +33,7 @@ def test_migrations_behind_is_unhealthy(app, monkeypatch):
 
 def test_unreachable_database_is_unhealthy(make_app, tmp_path):
     """When the database does not answer, the answer is 503 naming the database."""
-    app = make_app(DATABASE_URL=unreachable_database_url(tmp_path), SYNC_LIBRARY_ON_START=False)
+    app = make_app(DATABASE_URL=unreachable_database_url(tmp_path), LOAD_LIBRARY_ON_START=False)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"database": "unreachable"}

@@ -1,5 +1,6 @@
-"""The library: scenario files synced into pinned versions; invalid files refused."""
+"""The scenarios folder: files loaded as pinned versions; bad files refused, none retired."""
 
+import io
 import logging
 
 from helpers import (
@@ -12,11 +13,22 @@ from helpers import (
     take,
     write_scenario,
 )
+from PIL import Image
 from sqlmodel import select
 
 from simulator.db import db
-from simulator.library import sync
+from simulator.library import load_folder
 from simulator.models import ScenarioVersion
+
+
+def real_png():
+    """Return a real 2x2 PNG: the library decodes every picture before it stores it."""
+    out = io.BytesIO()
+    Image.new("RGB", (2, 2), (10, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = real_png()
 
 
 def versions(app):
@@ -33,17 +45,18 @@ def signed_in_client(app, username="trainee"):
     return client
 
 
-def test_synced_on_first_request(app, signed_in):
-    """The library is read when the app starts serving."""
+def test_loaded_on_first_request_when_configured(app, signed_in):
+    """The tests' apps load the folder before their first request (LOAD_LIBRARY_ON_START)."""
     assert versions(app) == [("doorstep", 1, True)]
 
 
-def test_sync_is_idempotent(app, scenarios_dir):
-    """Syncing an unchanged folder stores nothing new."""
+def test_load_is_idempotent(app, scenarios_dir):
+    """Loading an unchanged folder stores nothing new."""
     with app.app_context():
-        first = sync(scenarios_dir)
-        second = sync(scenarios_dir)
-    assert first.loaded == ["doorstep.yaml"] and second.unchanged == ["doorstep.yaml"]
+        first = load_folder(scenarios_dir)
+        second = load_folder(scenarios_dir)
+    assert first.published == ["doorstep.yaml"]
+    assert second.unchanged == {"doorstep.yaml": "already published"}
     assert versions(app) == [("doorstep", 1, True)]
 
 
@@ -53,36 +66,38 @@ def test_version_identified_by_file_hash(app, scenarios_dir):
 
     data = (scenarios_dir / "doorstep.yaml").read_bytes()
     with app.app_context():
-        sync(scenarios_dir)
+        load_folder(scenarios_dir)
         version = db.session.exec(select(ScenarioVersion)).one()
         assert version.digest == hashlib.sha256(data).hexdigest()
         assert version.source == data
 
 
-def test_invalid_file_refused_and_logged(app, scenarios_dir, caplog):
-    """An invalid file is not offered, and its problems go to the log."""
+def test_invalid_file_refused_and_logged(make_app, scenarios_dir, caplog):
+    """An invalid file is not stored, and its problems go to the log."""
     write_scenario(scenarios_dir, "broken.yaml", "format: 1\nid: broken\n")
-    with caplog.at_level(logging.WARNING), app.app_context():
-        report = sync(scenarios_dir)
-    assert "broken.yaml" in report.refused
+    app = make_app()
+    with caplog.at_level(logging.WARNING):
+        app.test_client().get("/sign-in")
     assert any("broken.yaml:1:1: error schema" in r.getMessage() for r in caplog.records)
-    assert [key for key, _, current in versions(app) if current] == ["doorstep"]
-
-
-def test_duplicate_scenario_id_refused(app, scenarios_dir):
-    """A second file with the same scenario id is refused."""
-    write_scenario(scenarios_dir, "sub/copy.yaml", doorstep(title="Copy"))
-    with app.app_context():
-        report = sync(scenarios_dir)
-    assert list(report.refused) == ["sub/copy.yaml"]
     assert versions(app) == [("doorstep", 1, True)]
 
 
-def test_missing_folder_offers_nothing(app, tmp_path, caplog):
-    """A scenarios folder that does not exist offers nothing, and says so in the log."""
-    with caplog.at_level(logging.ERROR), app.app_context():
-        sync(tmp_path / "nowhere")
-    assert "does not exist" in caplog.text
+def test_duplicate_scenario_id_refused(app, scenarios_dir):
+    """Two files with one scenario id are both refused; nothing is stored."""
+    write_scenario(scenarios_dir, "sub/copy.yaml", doorstep(title="Copy"))
+    with app.app_context():
+        report = load_folder(scenarios_dir)
+    assert sorted(report.refused) == ["doorstep.yaml", "sub/copy.yaml"]
+    assert versions(app) == []
+
+
+def test_missing_folder_is_refused_and_retires_nothing(app, scenarios_dir, tmp_path):
+    """A scenarios folder that does not exist is an error, and what is offered stays."""
+    with app.app_context():
+        load_folder(scenarios_dir)
+        report = load_folder(tmp_path / "nowhere")
+    assert not report.ok and "does not exist" in str(report.refused)
+    assert versions(app) == [("doorstep", 1, True)]
 
 
 def test_edit_keeps_attempts_pinned(make_app, scenarios_dir):
@@ -113,26 +128,23 @@ def play_through_from(client, url, first_step, choices):
         assert response.status_code == 303
 
 
-def test_broken_edit_keeps_old_attempts_playable(make_app, scenarios_dir):
-    """A file edited into an invalid state is withdrawn, yet its attempts play on."""
+def test_broken_edit_is_refused_and_the_published_version_stays(make_app, scenarios_dir):
+    """A file edited into an invalid state is refused: trainees keep the published version."""
     app = make_app()
     gen_user(app)
     client = signed_in_client(app)
     url = start(client)
     (scenarios_dir / "doorstep.yaml").write_text("format: 1\n")
     client = signed_in_client(make_app())
-    assert "No scenarios are available yet" in client.get("/").get_data(as_text=True)
-    assert client.get("/scenarios/doorstep").status_code == 404
+    assert "A call to a flat" in client.get("/").get_data(as_text=True)
+    assert client.get("/scenarios/doorstep").status_code == 200
     play_through(client, url, BEST_PATH)
     assert "Victim safeguarded" in client.get(url + "/debrief").get_data(as_text=True)
 
 
 def test_image_served_with_alt_text(make_app, scenarios_dir):
     """A node's picture is shown with its alternative text and served from the library."""
-    png = bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000100e221bc330000000049454e44ae426082"
-    )
+    png = PNG
     (scenarios_dir / "img").mkdir()
     (scenarios_dir / "img" / "door.png").write_bytes(png)
     text = doorstep().replace(
@@ -155,7 +167,7 @@ def test_image_served_with_alt_text(make_app, scenarios_dir):
 
 def test_ending_picture_and_speaker(make_app, scenarios_dir):
     """An ending's picture and speaker head the debrief."""
-    (scenarios_dir / "end.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (scenarios_dir / "end.png").write_bytes(PNG)
     text = doorstep().replace(
         "  safe:\n    end:\n",
         "  safe:\n    speaker: Sergeant\n    image:\n      src: end.png\n"
@@ -171,9 +183,9 @@ def test_ending_picture_and_speaker(make_app, scenarios_dir):
     assert 'alt="Amina at the refuge door"' in page and "Sergeant:" in page
 
 
-def test_removed_picture_does_not_break_a_pinned_attempt(make_app, scenarios_dir):
-    """A picture deleted from disk after an attempt began leaves the attempt playable."""
-    (scenarios_dir / "door.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+def test_removed_picture_is_still_served_from_the_library(make_app, scenarios_dir):
+    """A picture deleted from disk after loading is still shown: the library keeps it."""
+    (scenarios_dir / "door.png").write_bytes(PNG)
     text = doorstep().replace(
         "    speaker: Control room\n",
         "    speaker: Control room\n    image: {src: door.png, alt: A front door}\n",
@@ -185,6 +197,8 @@ def test_removed_picture_does_not_break_a_pinned_attempt(make_app, scenarios_dir
     url = start(client)
     (scenarios_dir / "door.png").unlink()
     client = signed_in_client(make_app())
-    assert client.get(url).status_code == 200
+    page = client.get(url).get_data(as_text=True)
+    src = page.split('<img class="app-scenario-image" src="')[1].split('"')[0]
+    assert client.get(src).data == PNG
     play_through(client, url, BEST_PATH)
     assert "Victim safeguarded" in client.get(url + "/debrief").get_data(as_text=True)

@@ -7,10 +7,12 @@ from helpers import (
     BEST_PATH,
     CHECK_PATH,
     SHARING_PATH,
+    csrf_token,
     doorstep,
     gen_user,
     play_through,
     post,
+    queries_in,
     sign_in,
     signed_in_trainee,
     start,
@@ -50,10 +52,13 @@ class TestCatalogue:
         play_through(signed_in, start(signed_in, number=2), BEST_PATH)
         assert ">Passed</strong>" in text_of(signed_in.get("/"))
 
-    def test_empty_library(self, signed_in, scenarios_dir, make_app):
-        """With no valid scenario the catalogue says so."""
-        (scenarios_dir / "doorstep.yaml").unlink()
-        client = make_app().test_client()
+    def test_empty_library(self, tmp_path, make_app):
+        """With no scenario published the catalogue says so."""
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        app = make_app(SCENARIOS_DIR=str(empty))
+        gen_user(app)
+        client = app.test_client()
         sign_in(client)
         assert "No scenarios are available yet" in text_of(client.get("/"))
 
@@ -449,15 +454,90 @@ class TestDebrief:
         table = page[page.index("Your scores") : page.index("What happened next")]
         assert 'href="#decision-1">decision 1</a> (2 points)' in table
 
-    def test_no_try_again_when_withdrawn(self, signed_in, scenarios_dir, make_app):
-        """Once a scenario is withdrawn its debrief still shows, without Try again."""
+    def test_no_try_again_when_withdrawn(self, signed_in, make_app):
+        """Once a scenario is retired its debrief still shows, without Try again."""
         url = start(signed_in)
         play_through(signed_in, url, BEST_PATH)
-        (scenarios_dir / "doorstep.yaml").unlink()
-        client = make_app().test_client()
-        sign_in(client)
-        page = text_of(client.get(url + "/debrief"))
+        admin = make_app().test_client()
+        gen_user(make_app(), "admin", "admin")
+        sign_in(admin, "admin")
+        post(admin, "/library/scenarios/doorstep/retire", token_from="/library")
+        page = text_of(signed_in.get(url + "/debrief"))
         assert "Victim safeguarded" in page and "Try again" not in page
+
+
+class TestStatements:
+    """The play path's statements per request, beside the session store's (see queries_in)."""
+
+    def step_statements(self, app, client, url, step, choice):
+        """Post one step with a token fetched beforehand; return its statements."""
+        form = {"step": str(step), "choice": choice, "csrf_token": csrf_token(client)}
+        count, response = queries_in(app, lambda: client.post(url, data=form))
+        assert response.status_code == 303
+        return count
+
+    def test_node(self, app, signed_in):
+        """Showing a node reads the person, the attempt, its version and its log, and marks
+        it shown: five statements, however long the log, with no reload after the mark."""
+        url = start(signed_in)
+        first, response = queries_in(app, lambda: signed_in.get(url))
+        assert response.status_code == 200 and first == 5
+        play_through(signed_in, url, ["interpreter", "continue"])
+        later, response = queries_in(app, lambda: signed_in.get(url))
+        assert response.status_code == 200 and later == 5
+
+    def test_node_shown_again(self, app, signed_in):
+        """Showing a node again only reads: four statements."""
+        url = start(signed_in)
+        signed_in.get(url)
+        count, response = queries_in(app, lambda: signed_in.get(url))
+        assert response.status_code == 200 and count == 4
+
+    def test_step(self, app, signed_in):
+        """Recording a step reads the person, the attempt, its version and its log, then
+        writes the step and the attempt: six statements, and no reload after the commit."""
+        url = start(signed_in)
+        play_through(signed_in, url, ["interpreter"])
+        assert self.step_statements(app, signed_in, url, 1, "continue") == 6
+
+    def test_decision(self, app, signed_in):
+        """A decision also writes its statement to the outbox: seven statements; the
+        installation's namespace is read once, by the first decision, and then kept."""
+        url = start(signed_in)
+        assert self.step_statements(app, signed_in, url, 0, "interpreter") == 8
+        take(signed_in, url, 1, "continue")
+        assert take(signed_in, url, 2, "reassure", "She is at risk.").status_code == 303
+        again = start(signed_in, number=2)
+        assert self.step_statements(app, signed_in, again, 0, "interpreter") == 7
+
+    def test_one_connection(self, app, signed_in):
+        """The session store reads in the request's own transaction: one connection from
+        the pool (one pre-ping) for the whole request."""
+        from sqlalchemy import event
+
+        from simulator.db import db
+
+        url = start(signed_in)
+        with app.app_context():
+            pool = db.engine.pool
+        checkouts = []
+
+        def checked_out(*_args):
+            checkouts.append(1)
+
+        event.listen(pool, "checkout", checked_out)
+        try:
+            assert signed_in.get(url).status_code == 200
+        finally:
+            event.remove(pool, "checkout", checked_out)
+        assert len(checkouts) == 1
+
+    def test_feedback(self, app, signed_in):
+        """Feedback reads the person, the attempt, its version and its log: four statements."""
+        url = start(signed_in)
+        take(signed_in, url, 0, "interpreter")
+        count, response = queries_in(app, lambda: signed_in.get(url + "/feedback/1"))
+        assert response.status_code == 200 and count == 4
 
 
 def test_cast_values_are_literal(make_app, scenarios_dir):

@@ -3,12 +3,15 @@
 import json
 from datetime import timedelta
 
+import pytest
 from helpers import (
     BEST_PATH,
     client_of,
+    gen_assessment,
     gen_assignment,
     gen_attempt,
     gen_cohort,
+    gen_sitting,
     gen_user,
     play_through,
     post,
@@ -20,7 +23,15 @@ from sqlmodel import select
 
 from simulator import accounts, chain, privacy, records
 from simulator.db import db
-from simulator.models import Attempt, AttemptStep, AuditEntry, User
+from simulator.models import (
+    AssessmentOverride,
+    Attempt,
+    AttemptStep,
+    AuditEntry,
+    Cohort,
+    RationaleMark,
+    User,
+)
 
 RATIONALE = "Because Amina Begum is frightened of her husband."
 
@@ -168,3 +179,222 @@ def test_subject_access_takes_a_bounded_number_of_queries(app, database_url):
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
     assert len(counted) <= 8
+
+
+# --------------------------------------------------------------------------- trainers' text
+
+TERMS = "Dyslexia: Jo Bloggs has extra time, agreed with Sam Tutor"
+COMMENT = "Jo Bloggs states the risk. Sam Tutor, T123"
+COHORT = "Sam Tutor's CPD"
+DESCRIPTION = "Run by trainer (T123), with Jo Bloggs as mentor"
+
+
+def assessed(app):
+    """Make an admin, who adds trainer Sam Tutor; Sam's CPD cohort holds trainee Jo Bloggs,
+    whose finished assessment attempt Sam gave terms and marked; return the ids."""
+    from simulator import administration, assessments, cohorts, marking
+    from simulator.models import Assignment
+
+    gen_user(app, "admin", "admin")
+    trainee_id = gen_user(app, "trainee")
+    with app.app_context():
+        admin, jo = accounts.find_user("admin"), accounts.find_user("trainee")
+        sam, _password = administration.create_account(admin, "trainer", "Sam Tutor", "trainer")
+        sam.collar_number, jo.display_name = "T123", "Jo Bloggs"
+        cohort = cohorts.create_cohort(sam, "Sam's group", "", "cpd")
+        cohorts.update_cohort(sam, cohort, COHORT, DESCRIPTION, "cpd")
+        cohorts.add_member(sam, cohort, jo, commit=True)
+        ids = {"trainer": sam.id, "trainee": trainee_id, "cohort": cohort.id}
+    ids["assignment"] = gen_assessment(app, ids["cohort"])
+    with app.app_context():
+        sam, jo = db.session.get(User, ids["trainer"]), db.session.get(User, trainee_id)
+        assignment = db.session.get(Assignment, ids["assignment"])
+        assessments.set_override(sam, assignment, jo, {"time_limit_s": 3600}, TERMS)
+    ids["attempt"] = gen_sitting(app, "trainee", ids["assignment"], BEST_PATH, rationale=RATIONALE)
+    with app.app_context():
+        sam, jo = db.session.get(User, ids["trainer"]), db.session.get(User, trainee_id)
+        attempt = db.session.get(Attempt, ids["attempt"])
+        step = marking.rationale_steps(attempt.id)[0]
+        marking.add_mark(sam, attempt, jo, step, {"risk"}, COMMENT)
+    return ids
+
+
+def erase(app, user_id, reason="Request 9"):
+    """Erase an account as the command line does."""
+    with app.app_context():
+        privacy.erase(None, db.session.get(User, user_id), reason)
+
+
+def mark_comment(app, _ids):
+    """Return the comment of the only mark."""
+    with app.app_context():
+        return db.session.exec(select(RationaleMark.comment)).one()
+
+
+def terms_reason(app, _ids):
+    """Return the reason of the only override."""
+    with app.app_context():
+        return db.session.exec(select(AssessmentOverride.reason)).one()
+
+
+def cohort_field(field):
+    """Return a reader of one field of the cohort."""
+
+    def read(app, ids):
+        with app.app_context():
+            return getattr(db.session.get(Cohort, ids["cohort"]), field)
+
+    return read
+
+
+def audit_of(action, part="summary"):
+    """Return a reader of the summary (or details) of the first audit entry of an action."""
+
+    def read(app, _ids):
+        with app.app_context():
+            statement = select(AuditEntry).where(AuditEntry.action == action)
+            return getattr(db.session.exec(statement.order_by(AuditEntry.id)).first(), part)
+
+    return read
+
+
+def test_the_subject_access_file_holds_what_trainers_wrote_about_the_person(app, database_url):
+    """A candidate's file holds the comments on their reasons and the reasons for their terms."""
+    ids = assessed(app)
+    with app.app_context():
+        held = privacy.subject_access(db.session.get(User, ids["trainee"]))
+    assert [m["comment"] for a in held["attempts"] for m in a["marks"]] == [COMMENT]
+    assert [o["reason"] for o in held["assessment_overrides"]] == [TERMS]
+    about = {entry["action"] for entry in held["audit_entries"]}
+    assert {"rationale.mark", "assessment.override", "cohort.add_member"} <= about
+
+
+def test_the_subject_access_file_holds_what_a_trainer_wrote(app, database_url):
+    """A trainer's file holds the cohorts they own, the marks they gave, the terms they set."""
+    ids = assessed(app)
+    with app.app_context():
+        held = privacy.subject_access(db.session.get(User, ids["trainer"]))
+    written = held["written_by_them"]
+    assert [(c["name"], c["description"]) for c in written["cohorts_owned"]] == [
+        (COHORT, DESCRIPTION)
+    ]
+    assert [m["comment"] for m in written["rationale_marks"]] == [COMMENT]
+    assert [o["reason"] for o in written["assessment_overrides"]] == [TERMS]
+    assert held["attempts"] == [] and held["assessment_overrides"] == []
+    assert "cohort.update" in {entry["action"] for entry in held["audit_entries"]}
+
+
+ERASING_THE_CANDIDATE = {
+    # Text about the candidate goes.
+    "rationale_marks.comment": (mark_comment, lambda ids: privacy.ERASED_TEXT),
+    "assessment_overrides.reason": (terms_reason, lambda ids: privacy.ERASED_TEXT),
+    "audit_log.summary of their terms": (
+        audit_of("assessment.override"),
+        lambda ids: f"Set terms for 'erased-{ids['trainee']}': {privacy.ERASED_TEXT}",
+    ),
+    "audit_log.summary of a mark": (
+        audit_of("rationale.mark"),
+        lambda ids: f"Marked 'erased-{ids['trainee']}''s reason at decision 1 of attempt 1",
+    ),
+    # Others' text keeps its words, less the candidate's name.
+    "cohorts.description": (
+        cohort_field("description"),
+        lambda ids: f"Run by trainer (T123), with erased-{ids['trainee']} as mentor",
+    ),
+    "cohorts.name": (cohort_field("name"), lambda ids: COHORT),
+}
+
+
+@pytest.mark.parametrize("column", ERASING_THE_CANDIDATE, ids=ERASING_THE_CANDIDATE)
+def test_erasing_a_candidate_removes_the_text_about_them(app, database_url, column):
+    """Free text about an erased candidate goes, and their records still verify."""
+    ids = assessed(app)
+    read, expected = ERASING_THE_CANDIDATE[column]
+    erase(app, ids["trainee"])
+    assert read(app, ids) == expected(ids)
+    assert verdicts(app) == [chain.VERIFIED]
+    assert app.test_cli_runner().invoke(args=["records", "verify"]).exit_code == 0
+
+
+def test_erasing_a_candidate_keeps_the_marks_and_terms_themselves(app, database_url):
+    """The criteria met, the extra time and who gave them stay: the record is complete."""
+    ids = assessed(app)
+    erase(app, ids["trainee"])
+    with app.app_context():
+        mark = db.session.exec(select(RationaleMark)).one()
+        terms = db.session.exec(select(AssessmentOverride)).one()
+        assert mark.criteria["risk"] and mark.marker_id == ids["trainer"]
+        assert terms.time_limit_s == 3600 and terms.set_by_id == ids["trainer"]
+        summaries = " ".join(db.session.exec(select(AuditEntry.summary)).all())
+    assert "Dyslexia" not in summaries and "Jo Bloggs" not in summaries
+
+
+ERASING_THE_TRAINER = {
+    # Their text about candidates stays, less their names.
+    "rationale_marks.comment": (
+        mark_comment,
+        lambda t: f"Jo Bloggs states the risk. {t}, {t}",
+    ),
+    "assessment_overrides.reason": (
+        terms_reason,
+        lambda t: f"Dyslexia: Jo Bloggs has extra time, agreed with {t}",
+    ),
+    "cohorts.name": (cohort_field("name"), lambda t: f"{t}'s CPD"),
+    # Their username too, in what they typed.
+    "cohorts.description": (
+        cohort_field("description"),
+        lambda t: f"Run by {t} ({t}), with Jo Bloggs as mentor",
+    ),
+    "audit_log.summary by them": (
+        audit_of("cohort.update"),
+        lambda t: f'Changed cohort "{t}\'s CPD"',
+    ),
+    "audit_log.details by them": (
+        audit_of("cohort.update", "details"),
+        lambda t: {"before": {"name": "Sam's group", "description": "", "audience": "cpd"}},
+    ),
+    # The app's own words stay, though the username is one of them.
+    "audit_log.summary about them": (
+        audit_of("account.create"),
+        lambda t: f"Created trainer account '{t}'",
+    ),
+}
+
+
+@pytest.mark.parametrize("column", ERASING_THE_TRAINER, ids=ERASING_THE_TRAINER)
+def test_erasing_a_trainer_replaces_their_names_in_what_they_wrote(app, database_url, column):
+    """A trainer's text stays as part of others' records, with their names pseudonymised."""
+    ids = assessed(app)
+    read, expected = ERASING_THE_TRAINER[column]
+    erase(app, ids["trainer"])
+    assert read(app, ids) == expected(f"erased-{ids['trainer']}")
+    assert verdicts(app) == [chain.VERIFIED]
+    assert app.test_cli_runner().invoke(args=["records", "verify"]).exit_code == 0
+
+
+def test_the_erasure_reason_loses_the_persons_names(app, database_url):
+    """A reason that names the person is kept in the audit log with the pseudonym instead."""
+    ids = assessed(app)
+    erase(app, ids["trainee"], "Request from JO BLOGGS, username trainee")
+    with app.app_context():
+        unlock = db.session.exec(
+            select(AuditEntry.summary).where(AuditEntry.action == "records.unlock")
+        ).one()
+    pseudonym = f"erased-{ids['trainee']}"
+    assert unlock.endswith(f"Request from {pseudonym}, username {pseudonym}")
+
+
+def test_a_name_replaced_in_a_cohort_name_still_fits(app, database_url):
+    """A pseudonym longer than the name it replaces is cut to the column's length."""
+    from simulator import cohorts
+
+    gen_user(app, "al", "trainer")
+    with app.app_context():
+        al = accounts.find_user("al")
+        al.display_name = "Al"
+        cohort_id = cohorts.create_cohort(al, " ".join(["Al"] * 33), "", "recruit").id
+        al_id = al.id
+    erase(app, al_id)
+    with app.app_context():
+        name = db.session.get(Cohort, cohort_id).name
+    assert len(name) == 100 and name.startswith(f"erased-{al_id} erased-{al_id} ")

@@ -65,3 +65,9 @@ def test_rendering_a_text_twice_renders_it_once(monkeypatch):
     assert filled_markdown(text, {"name": "Amina"}) == first
     assert len(calls) == 1
     assert "Bo" in filled_markdown(text, {"name": "Bo"}) and len(calls) == 2
+
+
+def test_markdown_image_renders_as_its_text_and_fetches_nothing():
+    """A Markdown image (a version stored under revision 1 may hold one) shows its words."""
+    html = str(markdown("See ![a <b> door](https://evil.example/x.png) here"))
+    assert html == '<p class="govuk-body">See a &lt;b&gt; door here</p>\n'

@@ -114,7 +114,7 @@ def test_re_accepting_a_revision_1_file_shuffles_new_attempts_only(app, signed_i
         version = db.session.get(ScenarioVersion, attempt.scenario_version_id)
         version.format_revision = 1
         db.session.commit()
-    make_app(SYNC_LIBRARY_ON_START=True).test_client().get("/sign-in")
+    make_app(LOAD_LIBRARY_ON_START=True).test_client().get("/sign-in")
     first, version, _ = the_attempt(app, url)
     assert version.format_revision == 2
     assert first.choice_order == engine.FILE_ORDER

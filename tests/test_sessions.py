@@ -1,9 +1,11 @@
-"""Server-side sessions: an opaque cookie, revoked by signing out or a password change,
-timed out when idle or old, but never during a candidate's assessment attempt."""
+"""Server-side sessions: an opaque cookie, revoked by signing out, a password change or
+reset, a role change, disabling or erasure, timed out when idle or old, but never during a
+candidate's assessment attempt."""
 
 from datetime import timedelta
 
-from helpers import PASSWORD, gen_assessment, gen_cohort, gen_user, post, sign_in
+import pytest
+from helpers import PASSWORD, client_of, gen_assessment, gen_cohort, gen_user, post, sign_in
 from sqlmodel import select
 
 from simulator import assessments, sessions
@@ -82,6 +84,103 @@ def test_a_password_change_ends_every_other_session(app):
     response = post(here, "/account/password", data, token_from="/account/password")
     assert response.status_code == 303, response.text
     assert signed_in(here) and not signed_in(elsewhere)
+
+
+def copy_of(app, client):
+    """Return another client holding a copy of this client's session cookie."""
+    copy = app.test_client()
+    copy.set_cookie(COOKIE, token_of(client))
+    return copy
+
+
+def opens_nothing(app, client):
+    """Say whether a client's cookie opens no session: its token is stored nowhere, and even
+    the page left to someone on a one-time password sends it to sign in."""
+    with app.app_context():
+        stored = db.session.get(WebSession, sessions.digest(token_of(client)))
+    response = client.get("/account/password")
+    return stored is None and response.status_code == 302 and "/sign-in" in response.location
+
+
+def people(app):
+    """Make an admin, a trainer, and Ann, a trainee the trainer created and teaches; return
+    Ann's id."""
+    from simulator import accounts
+
+    gen_user(app, "admin", "admin")
+    trainer_id = gen_user(app, "trainer", "trainer")
+    ann_id = gen_user(app, "ann")
+    with app.app_context():
+        accounts.find_user("ann").created_by_id = trainer_id
+        db.session.commit()
+    gen_cohort(app, "trainer", "Intake", ["ann"])
+    return ann_id
+
+
+def change_own_password(app, here, _ann_id):
+    """Ann changes her password in the browser whose cookie was copied."""
+    new = "a brand new passphrase"
+    data = {"current_password": PASSWORD, "new_password": new, "confirm_password": new}
+    assert post(here, "/account/password", data, token_from="/account/password").status_code == 303
+
+
+def admin_posts(path, data=None):
+    """Return an event in which an admin posts a form about Ann's account."""
+
+    def event(app, _here, ann_id):
+        response = post(client_of(app, "admin"), f"/admin/accounts/{ann_id}/{path}", data)
+        assert response.status_code in (200, 303), response.text
+
+    return event
+
+
+def trainer_resets(app, _here, ann_id):
+    """The trainer who created Ann's account resets her password."""
+    response = post(client_of(app, "trainer"), f"/train/people/{ann_id}/password")
+    assert response.status_code == 200, response.text
+
+
+EVENTS = {
+    "sign-out": lambda app, here, _id: post(here, "/sign-out"),
+    "sign-out elsewhere": lambda app, here, _id: post(client_of(app, "ann"), "/sign-out"),
+    "password change": change_own_password,
+    "password reset by an admin": admin_posts("password"),
+    "password reset by a trainer": trainer_resets,
+    "role change": admin_posts("role", {"role": "trainer"}),
+    "disabling": admin_posts("disable"),
+    "erasure": admin_posts("erase", {"reason": "Request 1"}),
+}
+
+
+@pytest.mark.parametrize("event", EVENTS.values(), ids=EVENTS.keys())
+def test_a_copied_cookie_stops_working_after(app, event):
+    """Each event that ends a person's sessions kills a copy of their cookie at once."""
+    ann_id = people(app)
+    here = client_of(app, "ann")
+    copy = copy_of(app, here)
+    assert signed_in(copy)
+    event(app, here, ann_id)
+    assert opens_nothing(app, copy)
+
+
+def test_signing_out_ends_the_persons_sessions_on_every_device(app):
+    """Signing out in one browser signs the person out in every other browser too."""
+    gen_user(app, "ann")
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, "ann")
+    sign_in(elsewhere, "ann")
+    post(here, "/sign-out")
+    assert not signed_in(elsewhere)
+
+
+def test_a_password_change_gives_the_browser_that_made_it_a_new_token(app):
+    """The person stays signed in where they changed it, under a token no copy holds."""
+    people(app)
+    here = client_of(app, "ann")
+    before = token_of(here)
+    change_own_password(app, here, None)
+    assert token_of(here) != before
+    assert signed_in(here)
 
 
 def test_a_reset_by_the_trainer_signs_the_person_out(app):

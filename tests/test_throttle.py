@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import PASSWORD, csrf_token, gen_user
+from helpers import PASSWORD, csrf_token, gen_user, queries_in
 from sqlmodel import select
 
 from simulator import accounts, throttle
@@ -81,6 +81,16 @@ def test_when_the_wait_is_over_the_right_password_signs_in_and_clears_it(app):
     with app.app_context():
         left = {row.scope for row in db.session.exec(select(SignInThrottle)).all()}
     assert left == {"address"}  # a guesser's address keeps its count
+
+
+def test_a_sign_in_runs_three_statements(app):
+    """A correct sign-in checks the waits, finds the person and clears the pair and the
+    username in one statement, beside the session store's, with no reload after commit."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")}
+    count, response = queries_in(app, lambda: client.post("/sign-in", data=data))
+    assert response.status_code == 303 and count == 3
 
 
 def test_a_colleague_elsewhere_cannot_shut_a_candidate_out(app):

@@ -6,6 +6,7 @@ schema's error and not reported twice.
 """
 
 import re
+from collections.abc import Mapping as AbcMapping
 from pathlib import Path
 
 from markdown_it import MarkdownIt
@@ -26,8 +27,17 @@ _markdown.validateLink = lambda url: True  # let every target through, to be che
 class Finder:
     """Collects problems as ``(code, severity, line, column, message)``."""
 
-    def __init__(self, root: Mapping, base_dir: Path | None, text: str, revision: int, work: Work):
+    def __init__(
+        self,
+        root: Mapping,
+        base_dir: Path | None,
+        text: str,
+        revision: int,
+        work: Work,
+        pictures: AbcMapping[str, str | None] | None = None,
+    ):
         self.root, self.base_dir, self.text, self.revision = root, base_dir, text, revision
+        self.pictures = pictures
         self.work = work
         self.found: list[tuple] = []
         self.flags = declared_list(root, "flags")
@@ -99,16 +109,25 @@ def choices(node: Mapping):
 
 
 def run_checks(
-    root: Mapping, base_dir: Path | None, source: str, revision: int, work: Work | None = None
+    root: Mapping,
+    base_dir: Path | None,
+    source: str,
+    revision: int,
+    work: Work | None = None,
+    pictures: AbcMapping[str, str | None] | None = None,
 ) -> list[tuple]:
     """Return every naming and text problem in the scenario rooted at ``root``.
 
     Each check is linear in the file, apart from suggestions, whose cost ``work`` counts
-    and bounds (``problems.nearest``).
+    and bounds (``problems.nearest``). ``pictures``, when given, are the pictures that came
+    with the file (an upload's, or those its folder holds), each with the problem found when
+    it was decoded or None; then an image is looked up there instead of in ``base_dir``.
     """
     if not isinstance(root, Mapping):
         return []
-    finder = Finder(root, base_dir, source, revision, work if work is not None else Work())
+    finder = Finder(
+        root, base_dir, source, revision, work if work is not None else Work(), pictures
+    )
     check_nodes(finder)
     check_start(finder)
     check_cast(finder)
@@ -502,11 +521,19 @@ def _placeholder_positions(source: str, node: Scalar) -> list[tuple[int, int]]:
 
 
 def check_image(finder: Finder, src) -> None:
-    """Check that an image's file exists beside the scenario."""
+    """Check that an image's file came with the scenario (or exists beside it), and decodes."""
     path = text(src)
-    if path is None or finder.base_dir is None or not path.lower().endswith(IMAGE_SUFFIXES):
+    if path is None or not path.lower().endswith(IMAGE_SUFFIXES):
         return
     if path.startswith("/") or ".." in path.split("/") or ":" in path:
+        return
+    if finder.pictures is not None:
+        if path not in finder.pictures:
+            finder.error("schema", src, f"image '{path}' did not come with the scenario")
+        elif problem := finder.pictures[path]:
+            finder.error("schema", src, problem)
+        return
+    if finder.base_dir is None:
         return
     if not (finder.base_dir / path).is_file():
         finder.error("schema", src, f"image '{path}' not found in the scenario's folder")

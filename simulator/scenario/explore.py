@@ -45,6 +45,13 @@ class Stats:
     too_large: bool = False
     too_many_choices: bool = False
     dimensions: tuple[str, ...] = ()
+    # What the figures are read against: the scenario's endings, labels and pass marks.
+    ending_nodes: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    pass_marks: dict[str, int] = field(default_factory=dict)
+    # When no path passes: each pass mark's best percent over the paths that take no
+    # failing choice; None otherwise, or when every complete path takes one.
+    best: dict[str, int] | None = None
 
 
 class Graph:
@@ -228,7 +235,13 @@ class Analysis:
     def run(self) -> tuple[Stats, list[Finding]]:
         """Compute every figure and finding."""
         graph, scenario = self.graph, self.scenario
-        stats = Stats(states=len(graph.state_flags), dimensions=tuple(scenario.dimensions))
+        stats = Stats(
+            states=len(graph.state_flags),
+            dimensions=tuple(scenario.dimensions),
+            ending_nodes=sum(self.is_ending),
+            labels=dict(scenario.dimensions),
+            pass_marks=dict(scenario.pass_marks),
+        )
         ending_states = [s for s, n in enumerate(graph.state_node) if self.is_ending[n]]
         stats.endings = len({graph.state_node[s] for s in ending_states})
         self._node_findings()
@@ -243,12 +256,14 @@ class Analysis:
             stats.bounds = None
         elif has_path:
             stats.bounds = self._bounds()
+            search = PassingSearch(self, stats.bounds, graph.work)
             try:
-                stats.passable = PassingSearch(self, stats.bounds, graph.work).passable()
+                stats.passable = search.passable()
             except TooMuchWork:
                 stats.passable = None
                 self.findings.append(Finding("too-large", "error", scenario.start))
             if stats.passable is False:
+                stats.best = search.best_percents()
                 self.findings.append(Finding("unpassable", "error", scenario.start))
         return stats, self.findings
 

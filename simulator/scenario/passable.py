@@ -53,6 +53,24 @@ class PassingSearch:
                 return False
         return self.pareto_search(dims, need)
 
+    def best_percents(self) -> dict[str, int] | None:
+        """Return each pass mark's best percent over the paths that take no failing choice.
+
+        None when every complete path takes a failing choice. The percent is the format's
+        (``engine.percent``), placed between the bounds over all complete paths. One
+        best-path pass per mark, each linear in the explored graph, like those ``passable``
+        makes.
+        """
+        marks = list(self.analysis.scenario.pass_marks)
+        if self._best_weighted([], ()) is None:
+            return None
+        best = {}
+        for j, dim in enumerate(marks):
+            weights = tuple(int(i == j) for i in range(len(marks)))
+            raw = self._best_weighted(marks, weights)[j]
+            best[dim] = percent(raw, *self.bounds[dim])
+        return best
+
     def needs(self) -> dict[str, int]:
         """Return the least raw score that reaches each mark that can be missed."""
         bounds, needs = self.bounds, {}
@@ -156,6 +174,16 @@ class PassingSearch:
         self.work.front_steps += steps
         if self.work.front_steps > FRONT_LIMIT:
             raise TooMuchWork
+
+
+def percent(raw: int, minimum: int, maximum: int) -> int:
+    """Return the format's percent of a raw score, as ``engine.percent`` does.
+
+    Repeated here because the engine imports this module.
+    """
+    if maximum == minimum:
+        return 100
+    return (100 * (raw - minimum)) // (maximum - minimum)
 
 
 def pareto(vectors: list[tuple], count=None) -> list[tuple]:

@@ -3,6 +3,7 @@
 import dataclasses
 import hashlib
 import os
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,13 @@ def load_bytes(
     limit: int = STATE_LIMIT,
     revision: int = REVISION,
     work: Work | None = None,
+    pictures: AbcMapping[str, str | None] | None = None,
 ) -> FileReport:
     """Check the scenario file whose bytes are ``data``; ``name`` is used in problems.
+
+    ``pictures`` are the pictures that came with it, by path, each with the problem found
+    when it was decoded or None (see checks.run_checks); without them an image must exist
+    under ``base_dir``.
 
     ``revision`` is the revision of format 1 whose rules apply: a version stored before
     revision 2 is read again under revision 1, never under rules it was not accepted by.
@@ -110,7 +116,7 @@ def load_bytes(
         report.work = work
         return report
     report = FileReport(path=name, digest=digest, work=work)
-    found = _form_problems(document, base_dir, revision, work)
+    found = _form_problems(document, base_dir, revision, work, pictures)
     root = document.root
     if isinstance(root, Mapping):
         id_node = root.get("id")
@@ -141,7 +147,9 @@ def _refused(name: str, digest: str, refused: YamlRefused) -> FileReport:
     return FileReport(path=name, digest=digest, problems=[problem])
 
 
-def _form_problems(document, base_dir: Path | None, revision: int, work: Work) -> list[tuple]:
+def _form_problems(
+    document, base_dir: Path | None, revision: int, work: Work, pictures=None
+) -> list[tuple]:
     """Return the problems of form and naming: duplicate keys, schema, names, warnings."""
     root = document.root
     found = [
@@ -184,7 +192,7 @@ def _form_problems(document, base_dir: Path | None, revision: int, work: Work) -
             (code, "error", line, column, message)
             for code, line, column, message in translate(error, root, work)
         ]
-    found += run_checks(root, base_dir, document.text, revision, work)
+    found += run_checks(root, base_dir, document.text, revision, work, pictures)
     return found
 
 

@@ -16,6 +16,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 from .work import Work
+from .yamlwords import explain
 
 # libyaml's parser when PyYAML has it; only the event stream is used, never its constructor.
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -107,6 +108,10 @@ def decode(data: bytes) -> str:
             f"the file is {len(data):,} bytes; the limit is "
             f"{MAX_BYTES:,} bytes (1 MiB): split it into smaller scenarios",
         )
+    if looks_utf16(data):
+        raise YamlRefused(
+            "yaml-syntax", 1, 1, "the file is UTF-16 text, not UTF-8: save it with UTF-8 encoding"
+        )
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -116,8 +121,24 @@ def decode(data: bytes) -> str:
         line = before.count(b"\n") + 1
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
         raise YamlRefused(
-            "yaml-syntax", line, column, "the file is not UTF-8 text: save it with UTF-8 encoding"
+            "yaml-syntax",
+            line,
+            column,
+            "the file is not UTF-8 text (perhaps Windows-1252 or Latin-1): save it with UTF-8 "
+            f"encoding (the decoder said: byte 0x{data[exc.start]:02X}: {exc.reason})",
         ) from None
+
+
+def looks_utf16(data: bytes) -> bool:
+    """Return whether ``data`` has a UTF-16 byte-order mark, or zero bytes between letters.
+
+    A zero byte is never valid in YAML text, so a file whose first bytes are a quarter or
+    more zeros is taken to be UTF-16 (or UTF-32) without its byte-order mark.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    sample = data[:512]
+    return sample.count(0) * 4 >= len(sample) > 0
 
 
 def scalar_value(event: events.ScalarEvent):
@@ -185,19 +206,14 @@ def parse(data: bytes, work: Work | None = None) -> Document:
     ``work``) and ``MAX_DEPTH`` levels of nesting; no anchor or alias is ever expanded.
     """
     text = decode(data)
-    parser = _Parser(text)
+    parser = None
     try:
+        parser = _Parser(text)  # PyYAML's own reader checks the characters here
         return _build(parser, text, work if work is not None else Work())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = _position(mark) if mark else (1, 1)
-        problem = exc.problem or "not valid YAML"
-        raise YamlRefused(
-            "yaml-syntax",
-            line,
-            column,
-            f"{problem} (check indentation, colons and quotes near here)",
-        ) from None
+        raise YamlRefused("yaml-syntax", line, column, explain(exc, text)) from None
     except yaml.reader.ReaderError as exc:
         line, column = line_column(text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -205,7 +221,8 @@ def parse(data: bytes, work: Work | None = None) -> Document:
             "yaml-syntax",
             line,
             column,
-            f"the control character U+{code:04X} is not allowed in YAML: delete it",
+            f"the control character U+{code:04X} is not allowed in YAML: delete it "
+            f"(the parser said: unacceptable character #x{code:04x}: {exc.reason})",
         ) from None
     finally:
         dispose = getattr(parser, "dispose", None)
@@ -242,7 +259,7 @@ def _build(parser, text: str, work: Work) -> Document:
                     "yaml-syntax",
                     line,
                     column,
-                    "the file holds more than one YAML document: keep one scenario per file",
+                    "a second document ('---'): keep one scenario per file",
                 )
             continue
         if isinstance(event, (events.DocumentEndEvent, events.StreamStartEvent)):

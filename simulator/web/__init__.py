@@ -45,22 +45,42 @@ PERMISSIONS_POLICY = ", ".join(
     )
 )
 HSTS = "max-age=31536000; includeSubDomains"
+# Only the app's own files: no inline script, style attribute or handler, nothing from
+# elsewhere, no plugins, no framing, forms posting only here, and no <base> to redirect
+# relative addresses. A scenario's text is escaped anyway; this stops what escaping misses.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    )
+)
 
 
 def security_headers(response):
-    """Forbid framing, sniffing and device features; keep signed-in pages out of caches.
+    """Allow only the app's own content; forbid framing, sniffing and device features.
 
-    Addresses stay out of other sites' logs, and a browser that came over HTTPS is told to
-    keep to it. Static files never come here: WhiteNoise serves them (see assets.py).
+    Signed-in pages stay out of caches, addresses out of other sites' logs, and a browser
+    that came over HTTPS is told to keep to it. Error pages come here too; static files
+    never do: WhiteNoise serves them (see assets.py). A view may set its own policy first.
     """
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
-    if g.get("user") is not None:
-        # Every signed-in page may hold personal data (names, rationales, one-time passwords).
+    if g.get("user") is not None and "immutable" not in response.headers.get("Cache-Control", ""):
+        # Every signed-in page may hold personal data (names, rationales, one-time passwords);
+        # an unchanging file (a scenario's picture, under its own address) is not a page.
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -61,6 +61,7 @@ def password():
         return render_password(forced, errors), 422
     accounts.choose_password(g.user, new)
     ended = sessions.end_sessions(g.user.id, keep=session.token)
+    sessions.renew(session)  # a copy of this browser's cookie stops working too
     others = f" You were signed out everywhere else ({ended})." if ended else ""
     flash(f"Your password has been changed. Use it next time you sign in.{others}", "success")
     return redirect(url_for("play.catalogue" if forced else "account.details"), 303)

@@ -238,7 +238,7 @@ def subject_access(user_id):
 @bp.route("/accounts/<int:user_id>/erase", methods=["GET", "POST"])
 @allow("admin")
 def erase(user_id):
-    """Ask for a reason, then erase a person: pseudonymise them and remove their rationales."""
+    """Ask for a reason, then erase a person: pseudonymise them, remove the text about them."""
     person = account_of(user_id)
     if person.id == g.user.id or administration.is_erased(person):
         abort(409)

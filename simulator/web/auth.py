@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from .. import throttle
+from .. import sessions, throttle
 from ..accounts import USERNAME_MAX, check_password, find_user
 from ..db import db
 from ..models import ROLES, User
@@ -155,7 +155,8 @@ def login_errors(username, password):
 @bp.post("/sign-out")
 @allow(*ANY_ROLE)
 def logout():
-    """Sign the person out."""
+    """Sign the person out everywhere: every session of theirs ends, on every device."""
+    sessions.end_sessions(g.user.id)
     session.clear()
-    flash("You have signed out. Your progress is saved.", "success")
+    flash("You have signed out here and on any other device. Your progress is saved.", "success")
     return redirect(url_for("auth.login"), 303)

@@ -136,6 +136,9 @@ def retry_request():
 def database_unavailable():
     """Say the service is busy, and whether what was sent was recorded (it was not)."""
     kind = "safe" if request.method in SAFE_METHODS else "unsafe"
+    # The rollback expired the signed-in person; reading them again for the page's menu
+    # would need the database that is away, so the busy page is drawn as for nobody.
+    g.user = None
     html, code = error_page(503, BUSY_HEADING, BUSY_MESSAGES[kind])
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
     return html, code, headers

@@ -2,6 +2,7 @@
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -9,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
@@ -18,6 +18,7 @@ from ..db import db
 from ..models import ScenarioVersion
 from ..rendering import LONDON, filled, filled_markdown
 from . import assessing, render_page
+from .assets import ONE_YEAR
 from .auth import ANY_ROLE, allow
 
 bp = Blueprint("play", __name__)
@@ -318,8 +319,35 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "chosen": chosen,
         "rationale": rationale,
         "clock": assessing.clock(progress.attempt),
+        "preview_panel": preview_panel(progress, row),
     }
     return render_page("play/node.html", **context), status
+
+
+def preview_panel(progress, row):
+    """Return what a trainer previewing a library version sees beside the node, or None:
+    the node's id, the flags set, and each option offered with its scores and tags."""
+    attempt = progress.attempt
+    if not attempt.preview or attempt.assignment_id is not None:
+        return None
+    return {
+        "node_id": progress.node.id,
+        "flags": sorted(progress.state.flags),
+        "library_url": url_for("author.version", version_id=attempt.scenario_version_id),
+        "options": [
+            {
+                "id": c.id,
+                "text": filled(c.text, row),
+                "next": c.next,
+                "score": dict(c.score),
+                "sharing": c.sharing,
+                "critical": c.critical,
+                "sets": sorted(c.set),
+                "clears": sorted(c.clear),
+            }
+            for c in progress.offered()
+        ],
+    }
 
 
 def picture(version, node, row):
@@ -526,8 +554,14 @@ def try_again(attempt):
         playable = assignment is not None and assignments.version_for(assignment) is not None
     if assignment is not None and assignment.mode == "assessment":
         playable = False  # another attempt starts from the briefing, with its access code
+    library_preview = attempt.preview and assignment_id is None
     return {
-        "again_url": start_url(key, assignment_id) if playable else None,
+        "again_url": start_url(key, assignment_id) if playable and not library_preview else None,
+        "library_url": (
+            url_for("author.version", version_id=attempt.scenario_version_id)
+            if library_preview
+            else None
+        ),
         "next_number": attempts.next_attempt_number(g.user.id, key, assignment_id),
         "assignment_url": (
             url_for("play.assignment", assignment_id=assignment.id) if assignment else None
@@ -538,11 +572,13 @@ def try_again(attempt):
 @bp.get("/versions/<int:version_id>/images/<path:src>")
 @allow(*ANY_ROLE)
 def image(version_id, src):
-    """Send a picture that a scenario version shows."""
+    """Send a picture that a scenario version shows: its own pictures only, from the library.
+
+    The address names one version's picture, which never changes, so it may be kept a year.
+    """
     version = db.session.get(ScenarioVersion, version_id) or abort(404)
-    scenario = library.scenario_for(version)
-    sources = {n.image.src for n in scenario.nodes.values() if n.image is not None}
-    if src not in sources:
-        abort(404)
-    folder = library.version_folder(version)
-    return send_from_directory(folder, src, max_age=3600)
+    picture = library.version_picture(version, src) or abort(404)
+    response = Response(picture.data, mimetype=picture.media_type)
+    response.headers["Cache-Control"] = f"private, max-age={ONE_YEAR}, immutable"
+    response.set_etag(picture.digest)
+    return response.make_conditional(request)

@@ -18,7 +18,7 @@ from journeys import PASSWORD
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
-from simulator import create_app
+from simulator import create_app, library
 from simulator.accounts import create_user
 from simulator.db import alembic, db
 
@@ -48,11 +48,17 @@ def pytest_collection_modifyitems(items):
 
 
 class HtmlRecorder:
-    """WSGI middleware that keeps every full HTML page the app sends, as sent."""
+    """WSGI middleware that keeps every full HTML page the app sends, as sent.
+
+    `pages` holds the first page of each 'METHOD /path -> status'; `sent` holds every
+    page in the order sent, as ('METHOD /path?query -> status', html), for a test that must
+    check each state of a page (with a message, with search results) it saw.
+    """
 
     def __init__(self, app):
         self.app = app
         self.pages = {}
+        self.sent = []
         self.lock = threading.Lock()
 
     def __call__(self, environ, start_response):
@@ -73,9 +79,12 @@ class HtmlRecorder:
         is_fragment = environ.get("HTTP_HX_REQUEST") == "true"
         if captured["type"].startswith("text/html") and not is_fragment:
             where = f"{environ['REQUEST_METHOD']} {environ.get('PATH_INFO', '')}"
-            key = f"{where} -> {captured['status'].split()[0]}"
+            status = captured["status"].split()[0]
+            query = environ.get("QUERY_STRING") and f"?{environ['QUERY_STRING']}"
+            html = body.decode("utf-8")
             with self.lock:
-                self.pages.setdefault(key, body.decode("utf-8"))
+                self.pages.setdefault(f"{where} -> {status}", html)
+                self.sent.append((f"{where}{query or ''} -> {status}", html))
         return [body]
 
 
@@ -95,6 +104,7 @@ def live_app(tmp_path_factory):
     )
     with app.app_context():
         alembic.upgrade()
+        assert library.load_folder(root / "scenarios").ok
     yield app
     with app.app_context():
         for engine in db.engines.values():

@@ -25,7 +25,7 @@ def sitting(live_app):
     scenario: 30 minutes, closed when time runs out, the default review, an access code."""
 
     def make():
-        library.sync(Path(live_app.config["SCENARIOS_DIR"]))
+        library.load_folder(Path(live_app.config["SCENARIOS_DIR"]))
         trainer = create_user("assessor", PASSWORD, "trainer")
         cohort = cohorts.create_cohort(trainer, "CPD sitting", "", "cpd")
         for name in ("candidate-js", "candidate-plain", "candidate-clock"):

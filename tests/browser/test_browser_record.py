@@ -20,7 +20,7 @@ def finished_sitting(live_app):
     attempt at it by the safe path; return the attempt's id."""
 
     def make():
-        library.sync(Path(live_app.config["SCENARIOS_DIR"]))
+        library.load_folder(Path(live_app.config["SCENARIOS_DIR"]))
         trainer = create_user("record-trainer", PASSWORD, "trainer")
         cohort = cohorts.create_cohort(trainer, "Record sitting", "", "cpd")
         candidate = create_user("record-candidate", PASSWORD, "trainee")

@@ -37,6 +37,17 @@ def test_validate_defaults_to_the_library_folder(run, tmp_path):
     ]
 
 
+def test_a_yaml_syntax_error_prints_on_one_line_in_plain_words(run, tmp_path):
+    """A file that is not valid YAML gets one line: what to fix, then the parser's words."""
+    (tmp_path / "a.yaml").write_text(replace("title: Sample", "title: Sample: a test"))
+    result = run("scenarios", "validate", str(tmp_path / "a.yaml"))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'a.yaml'}:3:14: error yaml-syntax: a second ':' on this line: put the "
+        "text in quotes (the parser said: mapping values are not allowed in this context)"
+    ]
+
+
 def test_valid_file_exits_0(run, tmp_path):
     """A valid file prints nothing on standard output and exits 0."""
     (tmp_path / "a.yaml").write_text(BASE)

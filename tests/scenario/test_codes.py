@@ -18,12 +18,24 @@ def test_base_scenario_is_valid():
 def test_yaml_syntax_points_at_the_parser_mark():
     """Invalid YAML is a yaml-syntax error at the parser's mark, and nothing else."""
     assert positions("format: 1\nid: [x\n") == [("yaml-syntax", 3, 1)]
+    message = check("format: 1\nid: [x\n").problems[0].message
+    assert message.startswith("a bracket '[' opened on the line above (column 5) is never closed")
+    assert "(the parser said: " in message
 
 
 def test_yaml_syntax_for_text_that_is_not_utf8():
     """A file that is not UTF-8 is a yaml-syntax error at the bad byte."""
     report = check_bytes(b"format: 1\nid: caf\xe9\n")
     assert [(p.code, p.line, p.column) for p in report.problems] == [("yaml-syntax", 2, 8)]
+    assert "save it with UTF-8 encoding" in report.problems[0].message
+
+
+def test_yaml_syntax_for_utf16_text():
+    """A file saved as UTF-16, with or without its byte-order mark, is a yaml-syntax error."""
+    for encoding in ("utf-16", "utf-16-le"):
+        report = check_bytes(BASE.encode(encoding))
+        assert [(p.code, p.line, p.column) for p in report.problems] == [("yaml-syntax", 1, 1)]
+        assert "UTF-16" in report.problems[0].message
 
 
 def test_byte_order_mark_is_allowed():
@@ -34,6 +46,8 @@ def test_byte_order_mark_is_allowed():
 def test_yaml_syntax_for_two_documents():
     """More than one document is a yaml-syntax error at the second."""
     assert codes(BASE + "---\nformat: 1\n") == [("yaml-syntax", 41)]
+    message = check(BASE + "---\nformat: 1\n").problems[0].message
+    assert message == "a second document ('---'): keep one scenario per file"
 
 
 def test_too_large_file_is_refused_at_1_1(tmp_path):

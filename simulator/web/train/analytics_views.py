@@ -20,8 +20,9 @@ VERDICT_KINDS = {key: verdict.kind for key, verdict in debrief.VERDICTS.items()}
 @bp.get("/scenarios")
 @allow(*TRAINERS)
 def scenarios():
-    """List the scenarios offered, each with a link to its figures across cohorts."""
-    return render_template("train/analytics_scenarios.html", versions=library.offered_versions())
+    """List every scenario ever published, each with a link to its figures across cohorts."""
+    versions = library.published_versions()
+    return render_template("train/analytics_scenarios.html", versions=versions)
 
 
 @bp.get("/assignments/<int:assignment_id>/analytics")

@@ -1,0 +1,370 @@
+"""LTI 1.3, the app as a tool: registered platforms, the tool's keys, launch states, and what
+a launch maps to (an account, a cohort, a scenario or assignment).
+
+pylti1p3 validates the messages; this module gives it its configuration from the database
+(`DatabaseToolConfig`) and keeps each OIDC login's state and nonce in `lti_launch_states`
+(`DatabaseLaunchData`), so that any app machine can take the launch, and each login is
+used by one launch at most: a replayed launch finds its state used.
+"""
+
+import json
+import secrets
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwcrypto.jwk import JWK
+from pylti1p3.deep_link import DeepLink
+from pylti1p3.deep_link_resource import DeepLinkResource
+from pylti1p3.deployment import Deployment
+from pylti1p3.launch_data_storage.base import LaunchDataStorage
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+from sqlalchemy import delete, update
+from sqlmodel import select
+
+from . import audit, cohorts
+from .db import db
+from .models import (
+    Cohort,
+    CohortShare,
+    LtiContext,
+    LtiIdentity,
+    LtiLaunchState,
+    LtiPlatform,
+    LtiResourceLink,
+    LtiToolKey,
+    User,
+    utcnow,
+)
+
+# How long a login may wait for its launch: the platform answers at once.
+LAUNCH_WINDOW = timedelta(minutes=10)
+ROLE_PREFIXES = (
+    "http://purl.imsglobal.org/vocab/lis/v2/membership#",
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#",
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#",
+)
+TEACHING_ROLES = {"Instructor", "Administrator", "ContentDeveloper", "Mentor"}
+COHORT_AUDIENCE = "recruit"  # a trainer may change it on the cohort's page
+
+
+def generate_key():
+    """Make and store a new RSA 2048 key pair for the tool, and return its row."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    # The key id is the key's JWK thumbprint, as pylti1p3 names it when it signs.
+    public = JWK.from_pem(pem.encode()).export_public(as_dict=True)
+    public.update(alg="RS256", use="sig")
+    key = LtiToolKey(kid=public["kid"], private_key_pem=pem, public_jwk=public)
+    db.session.add(key)
+    db.session.commit()
+    return key
+
+
+def active_keys():
+    """Return the tool's active keys, newest first."""
+    statement = select(LtiToolKey).where(LtiToolKey.active).order_by(LtiToolKey.id.desc())
+    return db.session.exec(statement).all()
+
+
+def public_key_set():
+    """Return the JWKS of the tool's active public keys."""
+    return {"keys": [key.public_jwk for key in active_keys()]}
+
+
+def add_platform(actor, issuer, client_id, deployment_ids, login_url, token_url, key_set_url):
+    """Register an LMS; raise ValueError if this issuer and client id are registered."""
+    if find_platform(issuer, client_id) is not None:
+        raise ValueError(f"{issuer} with client id {client_id} is already registered.")
+    platform = LtiPlatform(
+        issuer=issuer,
+        client_id=client_id,
+        deployment_ids=list(deployment_ids),
+        auth_login_url=login_url,
+        auth_token_url=token_url,
+        key_set_url=key_set_url,
+        created_by_id=actor.id,
+    )
+    db.session.add(platform)
+    db.session.flush()
+    audit.record(actor, "lti.add_platform", platform, f"Registered LTI platform {issuer!r}")
+    db.session.commit()
+    return platform
+
+
+def platforms():
+    """Return the registered platforms, oldest first."""
+    return db.session.exec(select(LtiPlatform).order_by(LtiPlatform.id)).all()
+
+
+def find_platform(issuer, client_id):
+    """Return the platform with this issuer and client id, or None."""
+    statement = select(LtiPlatform).where(
+        LtiPlatform.issuer == issuer, LtiPlatform.client_id == client_id
+    )
+    return db.session.exec(statement).first()
+
+
+class DatabaseToolConfig(ToolConfAbstract):
+    """pylti1p3's tool configuration, read from `lti_platforms` and `lti_tool_keys`."""
+
+    def check_iss_has_one_client(self, iss):
+        """Say no: an issuer may have several client ids, so each look-up names one."""
+        return False
+
+    def check_iss_has_many_clients(self, iss):
+        """Say yes (see check_iss_has_one_client)."""
+        return True
+
+    def find_registration_by_issuer(self, iss, *args, **kwargs):
+        """Refuse: every look-up names its client id."""
+        raise NotImplementedError("look platforms up by issuer and client id")
+
+    def find_registration_by_params(self, iss, client_id, *args, **kwargs):
+        """Return the registration of this issuer and client id, or None."""
+        platform = find_platform(iss, client_id) if client_id else None
+        if platform is None:
+            return None
+        keys = active_keys()
+        registration = (
+            Registration()
+            .set_issuer(platform.issuer)
+            .set_client_id(platform.client_id)
+            .set_auth_login_url(platform.auth_login_url)
+            .set_auth_token_url(platform.auth_token_url)
+            .set_key_set_url(platform.key_set_url)
+        )
+        if keys:
+            pem = keys[0].private_key_pem
+            registration.set_tool_private_key(pem)
+            registration.set_tool_public_key(JWK.from_pem(pem.encode()).export_to_pem().decode())
+        return registration
+
+    def find_deployment(self, iss, deployment_id):
+        """Refuse: every look-up names its client id."""
+        raise NotImplementedError("look deployments up by issuer and client id")
+
+    def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs):
+        """Return the deployment if the platform has it, else None."""
+        platform = find_platform(iss, client_id)
+        if platform is None or deployment_id not in platform.deployment_ids:
+            return None
+        return Deployment().set_deployment_id(deployment_id)
+
+
+class DatabaseLaunchData(LaunchDataStorage):
+    """pylti1p3's launch data storage on `lti_launch_states`: the nonces of logins.
+
+    The login saves its nonce (with its state, `remember_login`); the launch checks it.
+    Nothing else is kept: a launch is validated once, so there is no launch to restore,
+    and no cookie is needed (a browser would not send it on the platform's cross-site post).
+    """
+
+    NONCE_KEY = "lti1p3-nonce-"
+
+    def get_session_cookie_name(self):
+        """Say there is no session cookie: the state names the login."""
+        return None
+
+    def can_set_keys_expiration(self):
+        """Say no: a login's lifetime is LAUNCH_WINDOW."""
+        return False
+
+    def get_value(self, key):
+        """Return nothing: launch data and id-token hashes are never kept."""
+        return None
+
+    def set_value(self, key, value, exp=None):
+        """Keep nothing here: `remember_login` stores the nonce with its state."""
+
+    def check_value(self, key):
+        """Say whether a nonce is that of a login made within LAUNCH_WINDOW."""
+        if not key.startswith(self.NONCE_KEY):
+            return False
+        nonce = key.removeprefix(self.NONCE_KEY)
+        statement = select(LtiLaunchState.id).where(
+            LtiLaunchState.nonce == nonce, LtiLaunchState.created_at > utcnow() - LAUNCH_WINDOW
+        )
+        return db.session.exec(statement).first() is not None
+
+
+def remember_login(state, nonce):
+    """Store a login's state and nonce, for one launch."""
+    db.session.add(LtiLaunchState(state=state, nonce=nonce))
+    db.session.commit()
+
+
+def use_login(state):
+    """Mark a login used by its launch and return its nonce, or None if used or too old.
+
+    One UPDATE, so that of two launches with one state (on any machines) only one wins.
+    """
+    now = utcnow()
+    statement = (
+        update(LtiLaunchState)
+        .where(
+            LtiLaunchState.state == state,
+            LtiLaunchState.used_at.is_(None),
+            LtiLaunchState.created_at > now - LAUNCH_WINDOW,
+        )
+        .values(used_at=now)
+        .returning(LtiLaunchState.nonce)
+    )
+    nonce = db.session.execute(statement).scalar()
+    db.session.commit()
+    return nonce
+
+
+def purge_logins(now=None):
+    """Delete the logins older than LAUNCH_WINDOW, used or not; return how many."""
+    cutoff = (now or utcnow()) - LAUNCH_WINDOW
+    result = db.session.execute(delete(LtiLaunchState).where(LtiLaunchState.created_at < cutoff))
+    db.session.commit()
+    return result.rowcount
+
+
+def role_of(claimed_roles):
+    """Return the local role for an LTI roles claim: teaching roles are trainers."""
+    names = set()
+    for role in claimed_roles or ():
+        for prefix in ROLE_PREFIXES:
+            if role.startswith(prefix):
+                names.add(role.removeprefix(prefix).split("#")[0])
+        if "/" not in role and "#" not in role:
+            names.add(role)  # a short name, as LTI 1.3 allows for context roles
+    return "trainer" if names & TEACHING_ROLES else "trainee"
+
+
+def person(platform, subject, role, name=""):
+    """Return the account a platform's subject maps to, making it on the first launch.
+
+    A made account has a generated username and no usable password. A later launch may
+    raise a trainee to trainer, never lower a role: an admin may have changed it.
+    """
+    statement = select(User).join(LtiIdentity, LtiIdentity.user_id == User.id)
+    statement = statement.where(
+        LtiIdentity.platform_id == platform.id, LtiIdentity.subject == subject
+    )
+    user = db.session.exec(statement).first()
+    if user is None:
+        user = User(
+            username=f"lti-{platform.id}-{secrets.token_hex(5)}",
+            password_hash="!lti",  # no password hashes to this: the account signs in by LTI
+            role=role,
+            display_name=(name or "")[:100],
+        )
+        db.session.add(user)
+        db.session.flush()
+        db.session.add(LtiIdentity(platform_id=platform.id, subject=subject, user_id=user.id))
+        audit.record(None, "lti.create_account", user, f"Made {user.username!r} for an LTI launch")
+    elif user.role == "trainee" and role == "trainer":
+        user.role = role
+        db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def course_cohort(platform, context, user):
+    """Return the cohort of an LMS course, making it on its first launch; add the person.
+
+    The cohort belongs to the first instructor to launch into it, or, if a learner comes
+    first, to the admin who registered the platform; a later instructor has it shared.
+    """
+    context_id = context.get("id")
+    if not context_id:
+        return None
+    link = db.session.exec(
+        select(LtiContext).where(
+            LtiContext.platform_id == platform.id, LtiContext.context_id == context_id
+        )
+    ).first()
+    if link is None:
+        owner = user if user.role != "trainee" else db.session.get(User, platform.created_by_id)
+        title = context.get("title") or context.get("label") or f"Course {context_id}"
+        cohort = cohorts.create_cohort(
+            owner, title[:100], "Made by an LMS course.", COHORT_AUDIENCE
+        )
+        link = LtiContext(platform_id=platform.id, context_id=context_id, cohort_id=cohort.id)
+        db.session.add(link)
+        db.session.commit()
+    cohort = db.session.get(Cohort, link.cohort_id)
+    if user.role == "trainee":
+        cohorts.add_member(None, cohort, user)
+    elif cohort.owner_id != user.id and not shared_with(cohort, user):
+        db.session.add(CohortShare(cohort_id=cohort.id, trainer_id=user.id))
+        db.session.commit()
+    return cohort
+
+
+def shared_with(cohort, trainer):
+    """Say whether a cohort is shared with a trainer."""
+    statement = select(CohortShare.id).where(
+        CohortShare.cohort_id == cohort.id, CohortShare.trainer_id == trainer.id
+    )
+    return db.session.exec(statement).first() is not None
+
+
+def resource_target(platform, link_id, asked):
+    """Return (scenario key, assignment id) a resource link opens, remembering the first ask.
+
+    `asked` is what this launch names (custom parameters or the target link URI); a link
+    that names nothing opens what it opened before.
+    """
+    row = db.session.exec(
+        select(LtiResourceLink).where(
+            LtiResourceLink.platform_id == platform.id,
+            LtiResourceLink.resource_link_id == link_id,
+        )
+    ).first()
+    if row is None and link_id:
+        row = LtiResourceLink(platform_id=platform.id, resource_link_id=link_id)
+    if row is not None and any(asked):
+        row.scenario_key, row.assignment_id = asked
+        db.session.add(row)
+        db.session.commit()
+    if row is None:
+        return asked
+    return row.scenario_key, row.assignment_id
+
+
+def deep_link_response(platform, deployment_id, settings, version, launch_url):
+    """Return the signed deep linking response that adds a link to a scenario to a course.
+
+    The link opens in a new window and names the scenario in its custom parameters.
+    """
+    registration = DatabaseToolConfig().find_registration_by_params(
+        platform.issuer, platform.client_id
+    )
+    resource = (
+        DeepLinkResource()
+        .set_url(launch_url)
+        .set_title(version.title)
+        .set_custom_params({"scenario": version.scenario_key})
+        .set_target("window")
+    )
+    return DeepLink(registration, deployment_id, settings).get_response_jwt([resource])
+
+
+def describe(platform):
+    """Return one line about a platform, for `flask lti list`."""
+    deployments = ", ".join(platform.deployment_ids) or "none"
+    return json.dumps(
+        {
+            "issuer": platform.issuer,
+            "client_id": platform.client_id,
+            "deployments": deployments,
+            "login": platform.auth_login_url,
+            "token": platform.auth_token_url,
+            "keys": platform.key_set_url,
+        }
+    )
+
+
+def platform_by_id(platform_id):
+    """Return a registered platform by id, or None."""
+    return db.session.get(LtiPlatform, platform_id)
