@@ -31,7 +31,7 @@ from datetime import timedelta
 from flask import abort
 from sqlmodel import select
 
-from . import audit, outbox, records
+from . import audit, grades, outbox, records
 from .attempts import commit_or_conflict, progress_of, record_event, start_attempt
 from .db import db
 from .models import (
@@ -433,6 +433,7 @@ def close(attempt, rule, now, actor_id=None):
     record_event(attempt, "finished", reason, actor_id, at)
     records.seal(attempt, steps)
     outbox.attempt_finished(attempt)
+    grades.attempt_finished(attempt)
 
 
 def overdue_attempts(now):

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from . import engine, outbox, records
+from . import engine, grades, outbox, records
 from .db import commit_keeping_loaded, db
 from .library import scenario_for
 from .models import Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
@@ -288,6 +288,7 @@ def finish_if_ended(progress, steps, now):
         record_event(attempt, "finished", reason, attempt.user_id, now)
     records.seal(attempt, steps)
     outbox.attempt_finished(attempt, progress.version)
+    grades.attempt_finished(attempt)  # LTI scores, in this transaction
 
 
 def path_of(steps):

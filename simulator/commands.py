@@ -1,5 +1,6 @@
 """Command-line commands for running a server: `flask users ...`, `flask scenarios load`,
-`flask assessments close-overdue`, `flask records verify` and `flask records send`.
+`flask assessments close-overdue`, `flask records verify` and `flask records send`
+(xAPI statements and LTI scores).
 
 `flask db ...` (migrations) comes from Flask-Alembic; `flask scenarios validate` and
 `schema` live in cli.py.
@@ -19,6 +20,7 @@ from . import (
     assessments,
     chain,
     demo,
+    grades,
     library,
     lrs,
     outbox,
@@ -221,12 +223,14 @@ def verify_records_command(attempt_id):
     help="Statements per request.",
 )
 def send_command(batch):
-    """Deliver the waiting xAPI statements to the learning record store (SIMULATOR_XAPI_*).
+    """Deliver the waiting xAPI statements to the learning record store (SIMULATOR_XAPI_*),
+    and the waiting LTI scores to their platforms' line items.
 
-    Safe to run every minute from cron on several machines at once. A statement that fails
+    Safe to run every minute from cron on several machines at once. A message that fails
     is tried again later, waiting longer each time, and never dropped. Exits 1 if any
     failed in this run.
     """
+    failed = send_scores(batch)
     store = lrs.configured(current_app.config)
     if store is None:
         waiting = outbox.standing(outbox.XAPI).waiting
@@ -234,11 +238,24 @@ def send_command(batch):
             "No learning record store is configured (SIMULATOR_XAPI_ENDPOINT): nothing was "
             f"sent; {waiting} statement(s) waiting."
         )
-        return
-    sent = outbox.send_waiting(outbox.XAPI, partial(lrs.deliver, store), batch)
-    echo_outbox(store, sent, outbox.standing(outbox.XAPI))
-    if sent.failed:
+    else:
+        sent = outbox.send_waiting(outbox.XAPI, partial(lrs.deliver, store), batch)
+        echo_outbox(store, sent, outbox.standing(outbox.XAPI))
+        failed = failed or bool(sent.failed)
+    if failed:
         sys.exit(1)
+
+
+def send_scores(batch):
+    """Deliver the waiting LTI scores, say how it went, and return whether any failed."""
+    sent = outbox.send_waiting(grades.AGS_SCORES, grades.deliver, batch)
+    left = outbox.standing(grades.AGS_SCORES)
+    if sent.delivered or sent.failed or left.waiting:
+        click.echo(f"Sent {sent.delivered} LTI score(s); {len(sent.failed)} failed.")
+        click.echo(f"{left.waiting} score(s) waiting, {left.failing} of them failing.")
+        for message_id, error in sent.failed:
+            click.echo(f"Failing score {message_id}: {error}")
+    return bool(sent.failed)
 
 
 def echo_outbox(store, sent, left):

@@ -133,6 +133,24 @@ def decisions(scenario, steps, row, seed, rule):
     return result
 
 
+def last_decision(scenario, steps, row, seed, rule):
+    """Return the log's last step as `decisions` describes it, or None if it was no decision.
+
+    Only that one is described (a feedback page shows no other), so the earlier decisions'
+    text is never filled in.
+    """
+    if not steps:
+        return None
+    judged = engine.verdicts(scenario, [step.choice_id for step in steps])
+    asked = [scenario.nodes[j.state.node].kind == "decision" for j in judged]
+    if not asked[-1]:
+        return None
+    judgement = judged[-1]
+    node = scenario.nodes[judgement.state.node]
+    shown = engine.shown_choices(scenario, judgement.state, seed, rule)
+    return decision(scenario, steps[-1], node, judgement, shown, row, sum(asked))
+
+
 def decision(scenario, step, node, judgement, shown, row, ordinal):
     """Describe one decision."""
     choice, verdicts = judgement.choice, dict((c.id, v) for c, v in judgement.offered)

@@ -10,6 +10,7 @@ used by one launch at most: a replayed launch finds its state used.
 import json
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -23,7 +24,7 @@ from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import delete, update
 from sqlmodel import select
 
-from . import audit, cohorts
+from . import assignments, audit, cohorts
 from .db import db
 from .models import (
     Cohort,
@@ -47,6 +48,10 @@ ROLE_PREFIXES = (
 )
 TEACHING_ROLES = {"Instructor", "Administrator", "ContentDeveloper", "Mentor"}
 COHORT_AUDIENCE = "recruit"  # a trainer may change it on the cohort's page
+ID_MAX = 255  # LTI's limit on issuers, client ids and deployment ids
+URL_MAX = 2000
+TEST_HOSTS = {"127.0.0.1", "localhost"}  # where a platform may use plain http, for testing
+URL_NAMES = {"login_url": "login URL", "token_url": "token URL", "key_set_url": "key set URL"}
 
 
 def generate_key():
@@ -108,6 +113,96 @@ def find_platform(issuer, client_id):
         LtiPlatform.issuer == issuer, LtiPlatform.client_id == client_id
     )
     return db.session.exec(statement).first()
+
+
+def platform_details(platform):
+    """Return a platform's registration as the admin's form names its fields."""
+    return {
+        "issuer": platform.issuer,
+        "client_id": platform.client_id,
+        "deployment_ids": list(platform.deployment_ids),
+        "login_url": platform.auth_login_url,
+        "token_url": platform.auth_token_url,
+        "key_set_url": platform.key_set_url,
+    }
+
+
+def deployment_list(text):
+    """Return the deployment ids in a text, one a line or comma-separated, each once."""
+    parts = (part.strip() for line in text.splitlines() for part in line.split(","))
+    return list(dict.fromkeys(part for part in parts if part))
+
+
+def url_problem(address, what):
+    """Return why an address will not do as a platform's URL, or None.
+
+    It must be https; plain http is allowed only on this machine, for testing.
+    """
+    if not address:
+        return f"Enter the {what}"
+    if len(address) > URL_MAX or any(c.isspace() for c in address):
+        return f"The {what} must be one address of up to {URL_MAX:,} characters, with no spaces"
+    scheme, host = scheme_and_host(address)
+    if (scheme == "https" and host) or (scheme == "http" and host in TEST_HOSTS):
+        return None
+    return f"The {what} must start https:// (http:// only for 127.0.0.1 or localhost)"
+
+
+def scheme_and_host(address):
+    """Return an address's scheme and host name, or two Nones if it is not a valid URL."""
+    try:
+        parts = urlsplit(address)
+        parts.port  # noqa: B018 (a port that is not a number raises ValueError)
+    except ValueError:
+        return None, None
+    return parts.scheme, parts.hostname
+
+
+def platform_problems(
+    issuer, client_id, deployment_ids, login_url, token_url, key_set_url, platform=None
+):
+    """Return a message for each field of a platform's registration that needs fixing.
+
+    `platform` is the registration being changed, if any: it may keep its own issuer and
+    client id, but no two registrations may share them.
+    """
+    errors = {}
+    if problem := url_problem(issuer, "issuer") or too_long(issuer, "issuer"):
+        errors["issuer"] = problem
+    if not client_id:
+        errors["client_id"] = "Enter the client ID the platform gave this tool"
+    elif problem := too_long(client_id, "client ID"):
+        errors["client_id"] = problem
+    elif find_platform(issuer, client_id) not in (None, platform):
+        errors["client_id"] = f"{issuer} with client ID {client_id} is already registered"
+    if not deployment_ids:
+        errors["deployment_ids"] = "Enter at least one deployment ID"
+    elif any(too_long(each, "") for each in deployment_ids):
+        errors["deployment_ids"] = f"Each deployment ID must be {ID_MAX} characters or fewer"
+    urls = {"login_url": login_url, "token_url": token_url, "key_set_url": key_set_url}
+    for field, address in urls.items():
+        if problem := url_problem(address, URL_NAMES[field]):
+            errors[field] = problem
+    return errors
+
+
+def too_long(value, what):
+    """Return a message if an identifier is longer than LTI allows, else None."""
+    return f"The {what} must be {ID_MAX} characters or fewer" if len(value) > ID_MAX else None
+
+
+def update_platform(actor, platform, **details):
+    """Change a platform's registration, recorded in the audit log with what it was."""
+    before = platform_details(platform)
+    platform.issuer, platform.client_id = details["issuer"], details["client_id"]
+    platform.deployment_ids = list(details["deployment_ids"])
+    platform.auth_login_url = details["login_url"]
+    platform.auth_token_url = details["token_url"]
+    platform.key_set_url = details["key_set_url"]
+    db.session.add(platform)
+    summary = f"Changed LTI platform {platform.issuer!r}"
+    audit.record(actor, "lti.update_platform", platform, summary, before=before)
+    db.session.commit()
 
 
 class DatabaseToolConfig(ToolConfAbstract):
@@ -332,10 +427,11 @@ def resource_target(platform, link_id, asked):
     return row.scenario_key, row.assignment_id
 
 
-def deep_link_response(platform, deployment_id, settings, version, launch_url):
-    """Return the signed deep linking response that adds a link to a scenario to a course.
+def deep_link_response(platform, deployment_id, settings, title, custom, launch_url):
+    """Return the signed deep linking response that adds one link to a course: to a
+    scenario (`custom` {"scenario": key}) or an assignment ({"assignment": "id"}).
 
-    The link opens in a new window and names the scenario in its custom parameters.
+    The link opens in a new window and names what it opens in its custom parameters.
     """
     registration = DatabaseToolConfig().find_registration_by_params(
         platform.issuer, platform.client_id
@@ -343,11 +439,22 @@ def deep_link_response(platform, deployment_id, settings, version, launch_url):
     resource = (
         DeepLinkResource()
         .set_url(launch_url)
-        .set_title(version.title)
-        .set_custom_params({"scenario": version.scenario_key})
+        .set_title(title)
+        .set_custom_params(custom)
         .set_target("window")
     )
     return DeepLink(registration, deployment_id, settings).get_response_jwt([resource])
+
+
+def assignments_to_offer(user):
+    """Return (assignment, cohort, scenario title) for the live assignments of the cohorts
+    an instructor can see, for a course to link to."""
+    found = []
+    for cohort in cohorts.visible_cohorts(user):
+        for assignment in assignments.cohort_assignments(cohort.id):
+            found.append((assignment, cohort))
+    titles = assignments.scenario_titles(a.scenario_key for a, _ in found)
+    return [(a, c, titles.get(a.scenario_key, a.scenario_key)) for a, c in found]
 
 
 def describe(platform):

@@ -580,6 +580,8 @@ class LtiContext(SQLModel, table=True):
     platform_id: int = Field(foreign_key="lti_platforms.id")
     context_id: str = Field(max_length=255)
     cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+    # Names and Roles Provisioning: where the LMS lists the course's members (memberships.py).
+    memberships_url: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class LtiResourceLink(SQLModel, table=True):
@@ -593,6 +595,23 @@ class LtiResourceLink(SQLModel, table=True):
     resource_link_id: str = Field(max_length=255)
     scenario_key: str | None = Field(default=None, max_length=64)
     assignment_id: int | None = Field(default=None, foreign_key="assignments.id")
+    # Assignment and Grade Services, from the link's latest launch (grades.py): where its
+    # scores go, where its course's line items are listed, and the scopes the tool may ask.
+    lineitem_url: str | None = Field(default=None, sa_column=Column(Text))
+    lineitems_url: str | None = Field(default=None, sa_column=Column(Text))
+    ags_scopes: list | None = Field(default=None, sa_column=Column(JSON))
+
+
+class LtiLinkLearner(SQLModel, table=True):
+    """A person who launched a resource link: their attempts at what it opens are graded."""
+
+    __tablename__ = "lti_link_learners"
+    __table_args__ = (UniqueConstraint("resource_link_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    resource_link_id: int = Field(foreign_key="lti_resource_links.id")
+    user_id: int = Field(foreign_key="users.id", index=True)
+    first_launched_at: datetime = Field(default_factory=utcnow)
 
 
 class LtiLaunchState(SQLModel, table=True):

@@ -1,17 +1,28 @@
 """A real LTI 1.3 platform (lti1p3platform) on loopback, with the small Flask adapter it needs.
 
-It serves its public key set and its OIDC authorisation endpoint, which answers the tool's
-login redirect with the id_token form a browser would post to the tool's launch URL.
+It serves its public key set, a link's launch start (`/launch/<subject>`: the OIDC login
+initiation, a redirect to the tool's login URL), and its OIDC authorisation endpoint, which
+answers the tool's login redirect with the id_token form a browser posts to the tool's launch
+URL: a form of its own with a button, not lti1p3platform's, whose inline script submits it.
+
+For Assignment and Grade Services it also serves a token endpoint (`/token`), which checks
+the tool's client-credentials assertion against the tool's key set (`tool_jwks`), and a
+line item's scores endpoint (`/lineitems/<id>/scores`), which keeps each score it is given
+in `scores`; while `down` is set both answer 503, as an LMS being restarted does. For Names
+and Roles Provisioning it lists `members` at `/memberships`, to a service token.
 """
 
 import re
+import secrets
 import threading
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request
 from lti1p3platform.ltiplatform import LTI1P3PlatformConfAbstract
 from lti1p3platform.message_launch import LTIAdvantageMessageLaunchAbstract
+from lti1p3platform.oidc_login import OIDCLoginAbstract
 from lti1p3platform.registration import Registration
 from lti1p3platform.request import Request
 from markupsafe import escape
@@ -95,7 +106,24 @@ class FlaskPlatformLaunch(LTIAdvantageMessageLaunchAbstract):
             f'<input type="hidden" name="{name}" value="{escape(launch_data[name])}">'
             for name in ("id_token", "state")
         )
-        return f'<form method="post" action="{escape(launch_data["launch_url"])}">{fields}</form>'
+        action = escape(launch_data["launch_url"])
+        return (
+            '<!DOCTYPE html><html lang="en"><title>Launching</title>'
+            f'<form method="post" action="{action}">{fields}'
+            '<button type="submit">Continue to the tool</button></form></html>'
+        )
+
+
+class FlaskPlatformLogin(OIDCLoginAbstract):
+    """lti1p3platform's OIDC login initiation, answered with a redirect to the tool."""
+
+    def set_lti_message_hint(self, **kwargs):
+        """Keep the hint the tool sends back to the auth endpoint: the link's id."""
+        self._lti_message_hint = kwargs["lti_message_hint"]
+
+    def get_redirect(self, url):
+        """Send the browser to the tool's login URL."""
+        return redirect(url, 302)
 
 
 class Platform:
@@ -106,6 +134,12 @@ class Platform:
         self.public_key = public_key_pem(self.private_key)
         self.tool_url = tool_url
         self.next_launch = {}
+        self.tool_jwks = {"keys": []}
+        self.tokens = set()
+        self.scores = []  # (line item id, score) as received
+        self.down = False
+        self.members = []  # the course's membership, as NRPS lists it
+        self.refused = set()  # subjects whose scores the gradebook refuses (not enrolled)
         self.app = self.make_app()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -132,11 +166,65 @@ class Platform:
         )
 
     def make_app(self):
-        """Return the platform's own small web app: its key set and its auth endpoint."""
+        """Return the platform's own small web app: key set, launch start and auth endpoint."""
         app = Flask("platform")
         app.add_url_rule("/jwks", "jwks", self.jwks)
+        app.add_url_rule("/launch/<subject>", "launch", self.start_launch)
         app.add_url_rule("/auth", "auth", self.authorise, methods=["GET", "POST"])
+        app.add_url_rule("/token", "token", self.token, methods=["POST"])
+        app.add_url_rule("/lineitems/<item>/scores", "scores", self.take_score, methods=["POST"])
+        app.add_url_rule("/memberships", "memberships", self.memberships)
         return app
+
+    def memberships(self):
+        """List the course's members to a service token, as an LMS does."""
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return jsonify({"error": "invalid_token"}), 401
+        body = {"id": f"{self.url}/memberships", "members": self.members}
+        response = jsonify(body)
+        response.content_type = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+        return response
+
+    def token(self):
+        """Give a service token for a client assertion signed by one of the tool's keys."""
+        if self.down:
+            return "Down for maintenance", 503
+        form = request.form
+        if form.get("grant_type") != "client_credentials" or not form.get("client_assertion"):
+            return jsonify({"error": "invalid_request"}), 400
+        try:
+            assertion = form["client_assertion"]
+            kid = jwt.get_unverified_header(assertion).get("kid")
+            key = jwt.PyJWKSet.from_dict(self.tool_jwks)[kid].key
+            claims = jwt.decode(assertion, key, algorithms=["RS256"], audience=f"{self.url}/token")
+        except (jwt.PyJWTError, KeyError):
+            return jsonify({"error": "invalid_client"}), 401
+        if claims["iss"] != CLIENT_ID or claims["sub"] != CLIENT_ID:
+            return jsonify({"error": "invalid_client"}), 401
+        token = secrets.token_urlsafe(16)
+        self.tokens.add(token)
+        return jsonify(
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": form.get("scope", ""),
+            }
+        )
+
+    def take_score(self, item):
+        """Keep a score posted with a service token, as a gradebook does."""
+        if self.down:
+            return "Down for maintenance", 503
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return jsonify({"error": "invalid_token"}), 401
+        if request.content_type != "application/vnd.ims.lis.v1.score+json":
+            return jsonify({"error": "unsupported media type"}), 415
+        score = request.get_json(force=True)
+        if score.get("userId") in self.refused:
+            return jsonify({"error": "not enrolled"}), 400
+        self.scores.append((item, score))
+        return "", 204
 
     def jwks(self):
         """Serve the platform's public key set."""
@@ -145,6 +233,14 @@ class Platform:
     def keys(self):
         """Return the platform's public keys."""
         return self.config().get_registration().get_jwks()
+
+    def start_launch(self, subject):
+        """Start a launch, as an LMS does when a person follows a link: log in at the tool."""
+        login = FlaskPlatformLogin(FlaskPlatformRequest(request), self.config())
+        login.set_lti_message_hint(
+            lti_message_hint=self.next_launch.get("resource_link", "link-1")
+        )
+        return login.initiate_login(subject)
 
     def authorise(self):
         """Answer the tool's authorisation request with a signed launch, as an LMS does."""
@@ -164,6 +260,14 @@ class Platform:
             launch.set_dl(f"{self.url}/return", accept_types={"ltiResourceLink"})
         if wanted.get("target"):
             launch.set_launch_url(wanted["target"])
+        if wanted.get("memberships"):
+            launch.set_nrps(f"{self.url}/memberships")
+        if wanted.get("lineitem"):
+            launch.set_ags(
+                lineitems_url=f"{self.url}/lineitems",
+                lineitem_url=f"{self.url}/lineitems/{wanted['lineitem']}",
+                allow_creating_lineitems=False,
+            )
         return launch.lti_launch()
 
 

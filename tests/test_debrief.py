@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import pytest
+from helpers import BEST_PATH, CHECK_PATH, doorstep
 
 from simulator import engine
 from simulator.debrief import (
@@ -10,9 +11,12 @@ from simulator.debrief import (
     VERDICTS,
     Decision,
     Option,
+    decisions,
     duration,
     grouped_by_stage,
+    last_decision,
 )
+from simulator.scenario import load_bytes
 
 
 def test_grouped_by_stage_in_model_order():
@@ -71,3 +75,19 @@ def test_without_a_good_option_the_least_bad_is_named():
         1, 1, "Q", "C", chosen.verdict, None, None, [], options, False, None, 0, None
     )
     assert decision.better.text == "costs the pass 1"
+
+
+@pytest.mark.parametrize("path", [BEST_PATH, CHECK_PATH])
+def test_the_last_decision_is_the_logs_last(path):
+    """A feedback page's decision is the log's last as the whole log describes it, or
+    None after a step that was no decision."""
+    scenario = load_bytes(doorstep().encode(), "doorstep.yaml").scenario
+    row, rule = engine.cast_row(scenario, 0), engine.order_rule(scenario)
+    steps = [
+        SimpleNamespace(step_number=n, choice_id=c, rationale=None, elapsed_ms=n)
+        for n, c in enumerate(path)
+    ]
+    for number in range(1, len(steps) + 1):
+        log = decisions(scenario, steps[:number], row, 7, rule)
+        expected = log[-1] if log and log[-1].number == number else None
+        assert last_decision(scenario, steps[:number], row, 7, rule) == expected

@@ -11,7 +11,7 @@ import re
 import jwt
 import pytest
 import requests
-from helpers import gen_user, post
+from helpers import gen_assignment, gen_cohort, gen_user, post
 from lti_platform import (
     ADMINISTRATOR,
     CLIENT_ID,
@@ -27,7 +27,15 @@ from sqlmodel import select
 
 from simulator import lti, sessions
 from simulator.db import db
-from simulator.models import Cohort, CohortMember, CohortShare, LtiLaunchState, User, WebSession
+from simulator.models import (
+    Cohort,
+    CohortMember,
+    CohortShare,
+    LtiIdentity,
+    LtiLaunchState,
+    User,
+    WebSession,
+)
 
 
 @pytest.fixture
@@ -315,3 +323,39 @@ def test_a_learner_cannot_deep_link(client, registered):
     """A deep linking launch by a learner is refused."""
     response = launch(client, registered, roles=[LEARNER], deep_link=True)
     assert response.status_code == 403
+
+
+def test_an_instructor_deep_links_an_assignment_of_their_cohort(app, client, registered):
+    """An instructor may add an assignment they set instead; the link names it, and another
+    trainer's assignment is not offered."""
+    response = launch(client, registered, "teacher-2", roles=[INSTRUCTOR], deep_link=True)
+    assert response.headers["Location"] == "/lti/deep-link"
+    with app.app_context():
+        teacher = db.session.exec(
+            select(User)
+            .join(LtiIdentity, LtiIdentity.user_id == User.id)
+            .where(LtiIdentity.subject == "teacher-2")
+        ).one()
+        teacher_name = teacher.username
+    cohort_id = gen_cohort(app, teacher_name, "Evening intake")
+    assignment_id = gen_assignment(app, cohort_id)
+    gen_user(app, "someone-else", "trainer")
+    other_assignment = gen_assignment(app, gen_cohort(app, "someone-else", "Not theirs"))
+    page = client.get("/lti/deep-link").get_data(as_text=True)
+    assert "Evening intake" in page and "Not theirs" not in page
+    refused = post(
+        client,
+        "/lti/deep-link",
+        {"assignment": str(other_assignment)},
+        token_from="/lti/deep-link",
+    )
+    assert refused.status_code == 422
+    answer = post(
+        client, "/lti/deep-link", {"assignment": str(assignment_id)}, token_from="/lti/deep-link"
+    )
+    _, fields = form_of(answer.get_data(as_text=True))
+    config = registered.config()
+    config.get_registration().set_tool_key_set(client.get("/lti/jwks").get_json())
+    (item,) = config.validate_deeplinking_resp({"JWT": fields["JWT"]})
+    assert item["custom"] == {"assignment": str(assignment_id)}
+    assert "Evening intake" in item["title"]

@@ -18,6 +18,7 @@ from helpers import (
     sign_in,
 )
 
+from simulator import accounts, lti
 from simulator.db import db
 from simulator.models import Attempt, User
 
@@ -99,6 +100,7 @@ ROUTES = [
     ("POST", "/train/cohorts/{cohort_id}/people/new", "cohort"),
     ("GET", "/train/cohorts/{cohort_id}/import", "cohort"),
     ("POST", "/train/cohorts/{cohort_id}/import", "cohort"),
+    ("POST", "/train/cohorts/{cohort_id}/lms-fill", "cohort"),
     ("GET", "/train/cohorts/{cohort_id}/members/{member_id}/remove", "cohort"),
     ("POST", "/train/cohorts/{cohort_id}/members/{member_id}/remove", "cohort"),
     ("GET", "/train/cohorts/{cohort_id}/assignments/new", "cohort"),
@@ -149,13 +151,18 @@ ROUTES = [
     ("GET", "/admin/accounts/{member_id}/data.json", "admin"),
     ("GET", "/admin/accounts/{member_id}/erase", "admin"),
     ("POST", "/admin/accounts/{member_id}/erase", "admin"),
+    ("GET", "/admin/lti", "admin"),
+    ("GET", "/admin/lti/new", "admin"),
+    ("POST", "/admin/lti/new", "admin"),
+    ("GET", "/admin/lti/{platform_id}/edit", "admin"),
+    ("POST", "/admin/lti/{platform_id}/edit", "admin"),
 ]
 
 
 @pytest.fixture
 def world(app):
     """Make the five kinds of person, a cohort with an assignment and an assessment, and a
-    finished attempt at the assignment."""
+    finished attempt at the assignment, and an LTI platform."""
     owner_id = gen_user(app, "owner", "trainer")
     other_id = gen_user(app, "other", "trainer")
     gen_user(app, "admin", "admin")
@@ -169,6 +176,13 @@ def world(app):
     assessment_id = gen_assessment(app, cohort_id)
     with app.app_context():
         version_id = db.session.get(Attempt, attempt_id).scenario_version_id
+        admin = accounts.find_user("admin")
+        urls = (
+            "https://lms.example/auth",
+            "https://lms.example/token",
+            "https://lms.example/jwks",
+        )
+        platform_id = lti.add_platform(admin, "https://lms.example", "c", ["1"], *urls).id
     return {
         "cohort_id": cohort_id,
         "assignment_id": assignment_id,
@@ -177,6 +191,7 @@ def world(app):
         "member_id": member_id,
         "other_id": other_id,
         "version_id": version_id,
+        "platform_id": platform_id,
     }
 
 

@@ -1,9 +1,10 @@
-"""The admin's pages: accounts (find, create, import, reset, role, disable, unlock) and
-data protection (everything held about a person, erasure).
+"""The admin's pages: accounts (find, create, import, reset, role, disable, unlock), data
+protection (everything held about a person, erasure), and the LTI platforms (learning
+management systems) that may launch the app.
 
 Pages that show one-time passwords answer the POST itself, with `Cache-Control: no-store`,
 so each password is seen exactly once. The work is done by administration.py, privacy.py,
-roster.py and throttle.py; these views parse, call and render.
+roster.py, throttle.py and lti.py; these views parse, call and render.
 """
 
 import json
@@ -20,7 +21,7 @@ from flask import (
     url_for,
 )
 
-from .. import administration, audit, privacy, roster, throttle
+from .. import accounts, administration, audit, lti, privacy, roster, throttle
 from ..db import db
 from ..models import ROLES, User
 from . import csrf
@@ -252,3 +253,88 @@ def erase(user_id):
     privacy.erase(g.user, person, reason)
     flash(f"Account {user_id} has been erased.", "success")
     return redirect(url_for("admin.account", user_id=user_id), 303)
+
+
+PLATFORM_FIELDS = (
+    "issuer",
+    "client_id",
+    "deployment_ids",
+    "login_url",
+    "token_url",
+    "key_set_url",
+)
+
+
+def platform_of(platform_id):
+    """Return the registered LTI platform with this id, or 404."""
+    platform = lti.platform_by_id(platform_id)
+    if platform is None:
+        abort(404)
+    return platform
+
+
+@bp.get("/lti")
+@allow("admin")
+def lti_platforms():
+    """List the LTI platforms, and the tool's addresses an LMS admin gives them."""
+    registered = lti.platforms()
+    return render_template(
+        "admin/lti_platforms.html",
+        platforms=registered,
+        owners=accounts.users_by_id(p.created_by_id for p in registered),
+        tool=tool_addresses(),
+    )
+
+
+def tool_addresses():
+    """Return the tool's absolute LTI addresses, as a platform is configured with them."""
+    launch = url_for("lti.launch", _external=True)
+    return {
+        "login": url_for("lti.login", _external=True),
+        "launch": launch,
+        "deep_link": launch,  # one endpoint takes both kinds of launch
+        "jwks": url_for("lti.jwks", _external=True),
+    }
+
+
+@bp.route("/lti/new", methods=["GET", "POST"])
+@allow("admin")
+def new_platform():
+    """Register an LTI platform, owned by the admin who registers it."""
+    if request.method == "GET":
+        return render_platform_form(None, platform_form(), {})
+    form = platform_form()
+    if errors := lti.platform_problems(**form):
+        return render_platform_form(None, form, errors), 422
+    lti.add_platform(g.user, **form)
+    flash(f"Registered {form['issuer']}. Give it the tool’s addresses below.", "success")
+    return redirect(url_for("admin.lti_platforms"), 303)
+
+
+@bp.route("/lti/<int:platform_id>/edit", methods=["GET", "POST"])
+@allow("admin")
+def edit_platform(platform_id):
+    """Change an LTI platform's registration."""
+    platform = platform_of(platform_id)
+    if request.method == "GET":
+        return render_platform_form(platform, lti.platform_details(platform), {})
+    form = platform_form()
+    if errors := lti.platform_problems(**form, platform=platform):
+        return render_platform_form(platform, form, errors), 422
+    lti.update_platform(g.user, platform, **form)
+    flash(f"Saved the registration of {platform.issuer}.", "success")
+    return redirect(url_for("admin.lti_platforms"), 303)
+
+
+def platform_form():
+    """Return the platform form's fields, trimmed, with the deployment ids as a list."""
+    form = {field: request.form.get(field, "").strip() for field in PLATFORM_FIELDS}
+    form["deployment_ids"] = lti.deployment_list(form["deployment_ids"])
+    return form
+
+
+def render_platform_form(platform, form, errors):
+    """Render the form registering a platform (platform None) or changing one."""
+    return render_template(
+        "admin/lti_platform_form.html", platform=platform, form=form, errors=errors
+    )

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import click
 import requests
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, jsonify, redirect, render_template, request, session, url_for
 from flask.cli import AppGroup
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.cookie import CookieService
@@ -20,7 +20,7 @@ from pylti1p3.exception import (
     OIDCException,
 )
 
-from .. import library, lti
+from .. import grades, library, lti, memberships
 from ..accounts import find_user
 from . import CONTENT_SECURITY_POLICY, csrf
 from .auth import allow, public
@@ -140,10 +140,14 @@ def launch():
     if user.disabled_at is not None:
         return refused("Your account has been disabled. Ask an administrator.", 403)
     lti.course_cohort(platform, data.get(CLAIM + "context") or {}, user)
+    memberships.remember_launch(
+        platform, data.get(CLAIM + "context"), data.get(memberships.NRPS_CLAIM)
+    )
     if message.is_deep_link_launch():
         return start_choosing(platform, data, user)
     link_id = (data.get(CLAIM + "resource_link") or {}).get("id")
     key, assignment_id = lti.resource_target(platform, link_id, asked_target(data))
+    grades.remember_launch(platform, link_id, user, data.get(grades.AGS_CLAIM))
     session.clear()
     session["user_id"] = user.id
     return redirect(destination(key, assignment_id), 303)
@@ -166,10 +170,14 @@ def start_choosing(platform, data, user):
 @bp.get("/deep-link")
 @allow("trainer", "admin")
 def deep_link():
-    """List the scenarios an instructor may add to the course that asked."""
+    """List the scenarios, and the assignments of the instructor's cohorts, that may be
+    added to the course that asked."""
     waiting = DEEP_LINK in session
     versions = library.offered_versions() if waiting else []
-    return render_template("lti/deep_link.html", waiting=waiting, versions=versions)
+    set_work = lti.assignments_to_offer(g.user) if waiting else []
+    return render_template(
+        "lti/deep_link.html", waiting=waiting, versions=versions, assignments=set_work
+    )
 
 
 @bp.post("/deep-link")
@@ -179,19 +187,20 @@ def add_to_course():
     waiting = session.get(DEEP_LINK)
     if waiting is None:
         return refused("No course is waiting for a choice: start from its activity chooser.", 409)
-    key = request.form.get("scenario", "")
-    if not library.is_offered(key):
-        return refused("That scenario is not offered. Go back and choose another.", 422)
+    chosen = chosen_link(request.form)
+    if chosen is None:
+        return refused("That is not offered. Go back and choose another.", 422)
+    title, custom = chosen
     if not lti.active_keys():
         return refused("The tool has no signing key yet: an admin must make one.", 409)
-    version = library.offered_version(key)
     platform = lti.platform_by_id(waiting["platform_id"])
     settings = waiting["settings"]
     token = lti.deep_link_response(
         platform,
         waiting["deployment_id"],
         settings,
-        version,
+        title,
+        custom,
         url_for("lti.launch", _external=True),
     )
     return_url = settings.get("deep_link_return_url", "")
@@ -199,9 +208,23 @@ def add_to_course():
         return refused("Your platform gave no address to return to.", 400)
     session.pop(DEEP_LINK)
     page = render_template(
-        "lti/deep_link_response.html", return_url=return_url, token=token, version=version
+        "lti/deep_link_response.html", return_url=return_url, token=token, title=title
     )
     return page, 200, {"Content-Security-Policy": posting_to(return_url)}
+
+
+def chosen_link(form):
+    """Return the title and custom parameters of what the instructor chose, or None:
+    an offered scenario, or a live assignment of a cohort they can see."""
+    key = form.get("scenario", "")
+    if key:
+        if not library.is_offered(key):
+            return None
+        return library.offered_version(key).title, {"scenario": key}
+    for assignment, cohort, title in lti.assignments_to_offer(g.user):
+        if form.get("assignment") == str(assignment.id):
+            return f"{title} ({cohort.name})", {"assignment": str(assignment.id)}
+    return None
 
 
 def posting_to(address):

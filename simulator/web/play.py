@@ -448,21 +448,21 @@ def feedback(attempt_id, number):
     progress = attempts.progress_of(attempt)
     if not 1 <= number <= len(progress.steps):
         abort(404)
-    log = debrief.decisions(
+    decision = debrief.last_decision(
         progress.scenario,
         progress.steps[:number],
         progress.row,
         attempt.seed,
         attempt.choice_order,
     )
-    if not log or log[-1].number != number:
+    if decision is None:  # step `number` was no decision
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
     finished = attempt.finished_at is not None and number == len(progress.steps)
     return render_page(
         "play/feedback.html",
         attempt=attempt,
         scenario=progress.scenario,
-        decision=log[-1],
+        decision=decision,
         finished=finished,
         next_url=url_for("play.debrief_page" if finished else "play.play", attempt_id=attempt.id),
         latest=number == len(progress.steps),

@@ -7,7 +7,7 @@ the passwords are never stored or sent again, so a trainer sees each one exactly
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from werkzeug.exceptions import Conflict
 
-from ... import accounts, audit, cohorts, roster
+from ... import accounts, audit, cohorts, memberships, roster
 from .. import csrf
 from ..auth import allow
 from ..safety import accepts_up_to
@@ -155,6 +155,7 @@ def cohort_page(cohort_id):
         history=history,
         history_total=history_total,
         audiences=cohorts.AUDIENCE_LABELS,
+        from_lms=memberships.linked_course(cohort) is not None,
     )
 
 
@@ -288,6 +289,24 @@ def detail_limits():
 def show_added(cohort, added):
     """Show the people just added, with each new account's one-time password, this once."""
     return no_store(render_template("train/cohort_added.html", cohort=cohort, added=added))
+
+
+@bp.post("/cohorts/<int:cohort_id>/lms-fill")
+@allow(*TRAINERS)
+def fill_from_lms(cohort_id):
+    """Add the learners of the LMS course the cohort was made for, making their accounts."""
+    cohort = live_cohort(cohort_id)
+    try:
+        filled = memberships.fill_cohort(g.user, cohort)
+    except memberships.FillFailed as error:
+        flash(f"No one was added. {error}")
+    else:
+        flash(
+            f"Added {filled.added} learner(s) from the LMS course; {filled.already} were "
+            f"already in the cohort; {filled.not_learners} instructor(s) were not added.",
+            "success",
+        )
+    return redirect(url_for("train.cohort", cohort_id=cohort.id), 303)
 
 
 @bp.get("/cohorts/<int:cohort_id>/import")
