@@ -22,6 +22,7 @@ from pylti1p3.launch_data_storage.base import LaunchDataStorage
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from . import assignments, audit, cohorts
@@ -347,19 +348,31 @@ def person(platform, subject, role, name=""):
     )
     user = db.session.exec(statement).first()
     if user is None:
-        user = User(
-            username=f"lti-{platform.id}-{secrets.token_hex(5)}",
-            password_hash="!lti",  # no password hashes to this: the account signs in by LTI
-            role=role,
-            display_name=(name or "")[:100],
-        )
-        db.session.add(user)
-        db.session.flush()
-        db.session.add(LtiIdentity(platform_id=platform.id, subject=subject, user_id=user.id))
-        audit.record(None, "lti.create_account", user, f"Made {user.username!r} for an LTI launch")
-    elif user.role == "trainee" and role == "trainer":
+        try:
+            return new_person(platform, subject, role, name)
+        except IntegrityError:
+            # The same person's first launch in another window, on another machine, won.
+            db.session.rollback()
+            user = db.session.exec(statement).one()
+    if user.role == "trainee" and role == "trainer":
         user.role = role
         db.session.add(user)
+        db.session.commit()
+    return user
+
+
+def new_person(platform, subject, role, name):
+    """Make the account of a platform's subject on its first launch; commit it."""
+    user = User(
+        username=f"lti-{platform.id}-{secrets.token_hex(5)}",
+        password_hash="!lti",  # no password hashes to this: the account signs in by LTI
+        role=role,
+        display_name=(name or "")[:100],
+    )
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(LtiIdentity(platform_id=platform.id, subject=subject, user_id=user.id))
+    audit.record(None, "lti.create_account", user, f"Made {user.username!r} for an LTI launch")
     db.session.commit()
     return user
 

@@ -7,6 +7,8 @@ over loopback too.
 """
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
@@ -359,3 +361,20 @@ def test_an_instructor_deep_links_an_assignment_of_their_cohort(app, client, reg
     (item,) = config.validate_deeplinking_resp({"JWT": fields["JWT"]})
     assert item["custom"] == {"assignment": str(assignment_id)}
     assert "Evening intake" in item["title"]
+
+
+def test_two_first_launches_of_one_person_at_once_make_one_account(app, registered, database_url):
+    """Two windows launching a new person at the same moment: one account, no error."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite lets one writer in at a time")
+    barrier = threading.Barrier(2)
+
+    def first_launch(_):
+        with app.app_context():
+            platform = lti.find_platform(ISSUER, CLIENT_ID)
+            barrier.wait()
+            return lti.person(platform, "same-subject", "trainee").id
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ids = set(pool.map(first_launch, range(2)))
+    assert len(ids) == 1
