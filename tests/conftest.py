@@ -10,11 +10,13 @@ import shutil
 import pytest
 from argon2 import PasswordHasher
 from helpers import PASSWORD, RECORDS_KEY, gen_user, post, sign_in, write_scenario
+from lti_platform import CLIENT_ID, DEPLOYMENT_ID, ISSUER, Platform
 from postgres import Cluster
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
-from simulator import accounts, create_app
+from simulator import accounts, create_app, lti
 from simulator.db import alembic, db
+from simulator.models import User
 
 DATABASE = os.environ.get("SIMULATOR_TEST_DATABASE", "sqlite")
 
@@ -183,3 +185,35 @@ def signed_in(client, auth, trainee):
     """Return a client signed in as the trainee."""
     assert auth.login().status_code == 303
     return client
+
+
+# An LTI platform on loopback, registered with the tool (tests/test_lti*.py).
+
+
+@pytest.fixture
+def platform():
+    """Run an LTI platform on loopback for the test."""
+    running = Platform().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def registered(app, platform):
+    """Register the platform with the tool, owned by an admin, make the tool's key, and give
+    the platform the tool's key set (its token endpoint checks the tool's assertions)."""
+    gen_user(app, "admin", "admin")
+    with app.app_context():
+        admin = db.session.exec(select(User).where(User.username == "admin")).one()
+        lti.add_platform(
+            admin,
+            ISSUER,
+            CLIENT_ID,
+            [DEPLOYMENT_ID],
+            f"{platform.url}/auth",
+            f"{platform.url}/token",
+            f"{platform.url}/jwks",
+        )
+        lti.generate_key()
+        platform.tool_jwks = lti.public_key_set()  # for its service token endpoint
+    return platform

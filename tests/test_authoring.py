@@ -155,7 +155,7 @@ def test_upload_over_the_limit_is_refused_before_reading(trainer):
 def test_upload_page_states_the_limits(trainer):
     """The limits are on the page before anyone uploads."""
     page = text_of(trainer.get("/library/upload"))
-    assert "1,048,576 bytes" in page and "MiB" in page
+    assert ".yaml file of at most 1 MiB" in page and ".zip file of at most 8 MiB" in page
 
 
 def test_zip_with_pictures_stores_them_once_and_serves_them(app, trainer):

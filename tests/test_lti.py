@@ -21,7 +21,6 @@ from lti_platform import (
     INSTRUCTOR,
     ISSUER,
     LEARNER,
-    Platform,
     form_of,
     private_key_pem,
 )
@@ -38,33 +37,6 @@ from simulator.models import (
     User,
     WebSession,
 )
-
-
-@pytest.fixture
-def platform():
-    """Run an LTI platform on loopback for the test."""
-    running = Platform().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def registered(app, platform):
-    """Register the platform with the tool, owned by an admin, and make the tool's key."""
-    gen_user(app, "admin", "admin")
-    with app.app_context():
-        admin = db.session.exec(select(User).where(User.username == "admin")).one()
-        lti.add_platform(
-            admin,
-            ISSUER,
-            CLIENT_ID,
-            [DEPLOYMENT_ID],
-            f"{platform.url}/auth",
-            f"{platform.url}/token",
-            f"{platform.url}/jwks",
-        )
-        lti.generate_key()
-    return platform
 
 
 def authorise(client, platform, subject="learner-1", **launch):

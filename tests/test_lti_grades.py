@@ -3,51 +3,21 @@ and `flask records send` posting the score to a real platform on loopback."""
 
 from datetime import timedelta
 
-import pytest
 from helpers import (
     BEST_PATH,
     SHARING_PATH,
     gen_assessment,
     gen_sitting,
-    gen_user,
     play_through,
     start,
 )
-from lti_platform import CLIENT_ID, DEPLOYMENT_ID, INSTRUCTOR, ISSUER, Platform
+from lti_platform import INSTRUCTOR
 from sqlmodel import select
 from test_lti import launch
 
-from simulator import assessments, grades, lti, outbox
+from simulator import assessments, grades, outbox
 from simulator.db import db
 from simulator.models import Attempt, Cohort, LtiResourceLink, OutboxMessage, User, utcnow
-
-
-@pytest.fixture
-def platform():
-    """Run an LTI platform on loopback for the test."""
-    running = Platform().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def registered(app, platform):
-    """Register the platform, make the tool's key and give the platform the tool's key set."""
-    gen_user(app, "admin", "admin")
-    with app.app_context():
-        admin = db.session.exec(select(User).where(User.username == "admin")).one()
-        lti.add_platform(
-            admin,
-            ISSUER,
-            CLIENT_ID,
-            [DEPLOYMENT_ID],
-            f"{platform.url}/auth",
-            f"{platform.url}/token",
-            f"{platform.url}/jwks",
-        )
-        lti.generate_key()
-        platform.tool_jwks = lti.public_key_set()
-    return platform
 
 
 def scores_waiting(app):

@@ -6,7 +6,6 @@ from helpers import client_of, gen_cohort, gen_user, post
 from lti_platform import INSTRUCTOR, LEARNER
 from sqlmodel import select
 from test_lti import launch
-from test_lti_grades import platform, registered  # noqa: F401 (fixtures)
 
 from simulator.db import db
 from simulator.models import Cohort, CohortMember, LtiIdentity, User
@@ -15,7 +14,7 @@ FILL = "Fill from the LMS course"
 
 
 @pytest.fixture
-def course(app, client, registered):  # noqa: F811
+def course(app, client, registered):
     """Launch an instructor into a course that offers its membership; return the cohort id."""
     registered.members = [
         {"user_id": "learner-1", "roles": [LEARNER], "name": "Ada Byron", "status": "Active"},

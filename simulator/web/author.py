@@ -14,7 +14,6 @@ from .. import attempts, library, maps, uploads
 from ..db import db
 from ..models import ScenarioVersion
 from ..scenario.excerpt import excerpt
-from ..scenario.yamlsafe import MAX_BYTES
 from .auth import allow
 from .safety import accepts_up_to
 
@@ -88,7 +87,6 @@ def render_upload(errors=None, checked=None, source=b"", notes=(), status=200):
         problems=problems,
         notes=notes,
         limits=uploads.limits_in_words(),
-        yaml_limit=MAX_BYTES,
     )
     return page, status
 
