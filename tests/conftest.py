@@ -27,10 +27,16 @@ def pytest_report_header():
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, run only the tests that touch the database."""
+    """On PostgreSQL, run only the tests that touch the database, and not those marked
+    `pages`: they check what pages show, which the database underneath does not change."""
     if DATABASE != "postgresql":
         return
-    selected = [item for item in items if "database_url" in getattr(item, "fixturenames", ())]
+    selected = [
+        item
+        for item in items
+        if "database_url" in getattr(item, "fixturenames", ())
+        and item.get_closest_marker("pages") is None
+    ]
     deselected = [item for item in items if item not in selected]
     if deselected:
         config.hook.pytest_deselected(items=deselected)

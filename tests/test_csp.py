@@ -40,6 +40,9 @@ from simulator.engine import fill
 from simulator.scenario import load_bytes
 from simulator.web.auth import public
 
+# What pages show does not depend on the database under them: these run on SQLite only.
+pytestmark = pytest.mark.pages
+
 POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
