@@ -33,6 +33,7 @@ from flask import current_app
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import CallbackDict
 
 from .db import db
@@ -92,13 +93,19 @@ class DatabaseSessions(SessionInterface):
             if session.had_token:
                 response.delete_cookie(name, domain=self.get_cookie_domain(app))
             return
-        if session.token is None:
-            session.token = secrets.token_urlsafe(32)
-            data = serializer.dumps(dict(session))
-            begin_session(session.token, user_id, data, now, ending)
-        elif session.modified or now - session.seen_at >= TOUCH_EVERY:
-            keep_session(session.token, serializer.dumps(dict(session)), now)
-        else:
+        try:
+            if session.token is None:
+                session.token = secrets.token_urlsafe(32)
+                data = serializer.dumps(dict(session))
+                begin_session(session.token, user_id, data, now, ending)
+            elif session.modified or now - session.seen_at >= TOUCH_EVERY:
+                keep_session(session.token, serializer.dumps(dict(session)), now)
+            else:
+                return
+        except OperationalError:
+            # The database went away after the page was made (a restart): the page is
+            # still sent, and the session stays as it was stored; a new one is not begun.
+            app.logger.warning("Could not store the session: the database is out of reach")
             return
         response.set_cookie(
             name,

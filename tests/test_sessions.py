@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from helpers import PASSWORD, client_of, gen_assessment, gen_cohort, gen_user, post, sign_in
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from simulator import assessments, sessions
@@ -253,3 +254,22 @@ def test_ended_sessions_are_purged(app, runner):
     assert signed_in(kept)
     with app.app_context():
         assert len(db.session.exec(select(WebSession)).all()) == 1
+
+
+def test_a_session_that_cannot_be_stored_still_sends_the_page(make_app, monkeypatch, caplog):
+    """The database going away between the page and storing the session: the page is
+    sent (not a 500), and the session stays as it was."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+
+    def away(*args, **kwargs):
+        raise OperationalError("UPDATE web_sessions", {}, Exception("server closed"))
+
+    monkeypatch.setattr(sessions, "keep_session", away)
+    monkeypatch.setattr(sessions, "TOUCH_EVERY", timedelta(0))
+    response = client.get("/")
+    assert response.status_code == 200 and "Could not store the session" in caplog.text
+    monkeypatch.undo()
+    assert client.get("/account").status_code == 200  # still signed in
