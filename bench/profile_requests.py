@@ -4,8 +4,9 @@ It starts a throwaway PostgreSQL cluster (tests/postgres.py), migrates it, loads
 bundled library and plays it in one process with Flask's test client: for each request
 kind (the node GET, the step POST, the feedback GET, the sign-in POST) it prints the
 statements per request (all, then the session store's, then the rest), the pool's
-checkouts (each a pre-ping when `pool_pre_ping` is on), the commits, and the median and
-mean wall time. Passwords are hashed cheaply here (Argon2id, t = 1, 1 MiB), so that the
+checkouts (each a pre-ping when `pool_pre_ping` is on), the commits, the median and mean
+wall time, and the median CPU time of this process (the app and the test client, not
+PostgreSQL). Passwords are hashed cheaply here (Argon2id, t = 1, 1 MiB), so that the
 sign-in's figure is the app's own work beside one hash.
 
     .venv/bin/python bench/profile_requests.py            # 30 attempts, 20 sign-ins
@@ -16,6 +17,7 @@ links to `templates`, `static`, `scenarios` and `migrations`) first on PYTHONPAT
 """
 
 import argparse
+import cProfile
 import re
 import secrets
 import statistics
@@ -43,7 +45,8 @@ class Counter:
         from sqlalchemy import event
 
         self.now = None
-        self.seen = defaultdict(list)  # kind -> [(statements, sessions', checkouts, commits, ms)]
+        # kind -> [(statements, the session store's, checkouts, commits, wall ms, CPU ms)]
+        self.seen = defaultdict(list)
         self.texts = {}
         event.listen(engine, "before_cursor_execute", self.statement)
         event.listen(engine, "commit", self.commit)
@@ -67,13 +70,14 @@ class Counter:
     def measure(self, kind, send):
         """Send one request, counting and timing it under `kind`; return its response."""
         self.now = {"statements": [], "commits": 0, "checkouts": 0}
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         response = send()
         elapsed = (time.perf_counter() - began) * 1000
+        cpu = (time.process_time() - cpu) * 1000
         now, self.now = self.now, None
         texts = now["statements"]
         own = sum("web_sessions" in text for text in texts)
-        self.seen[kind].append((len(texts), own, now["checkouts"], now["commits"], elapsed))
+        self.seen[kind].append((len(texts), own, now["checkouts"], now["commits"], elapsed, cpu))
         if len(texts) > len(self.texts.get(kind, ())):
             self.texts[kind] = texts  # the longest, to show
         return response
@@ -82,18 +86,21 @@ class Counter:
         """Print one line per kind of request (and, with `show`, its first statements)."""
         print(
             f"{'request':<14}{'n':>5}{'statements':>12}{'sessions':>10}{'rest':>7}"
-            f"{'checkouts':>11}{'commits':>9}{'p50 ms':>9}{'mean ms':>9}"
+            f"{'checkouts':>11}{'commits':>9}{'p50 ms':>9}{'mean ms':>9}{'CPU ms':>8}"
         )
         for kind in KINDS:
             rows = self.seen.get(kind, [])
             if not rows:
                 continue
-            statements, own, checkouts, commits, ms = (list(c) for c in zip(*rows, strict=True))
+            statements, own, checkouts, commits, ms, cpu = (
+                list(c) for c in zip(*rows, strict=True)
+            )
             mean = statistics.fmean
             print(
                 f"{kind:<14}{len(rows):>5}{mean(statements):>12.2f}{mean(own):>10.2f}"
                 f"{mean(statements) - mean(own):>7.2f}{mean(checkouts):>11.2f}"
                 f"{mean(commits):>9.2f}{statistics.median(ms):>9.2f}{mean(ms):>9.2f}"
+                f"{statistics.median(cpu):>8.2f}"
             )
         if show:
             for kind in KINDS:
@@ -163,6 +170,9 @@ def main():
     parser.add_argument(
         "--show", action="store_true", help="print the statements of each kind's longest request"
     )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="write a cProfile of the play path's requests to FILE"
+    )
     args = parser.parse_args()
     from argon2 import PasswordHasher
 
@@ -186,8 +196,14 @@ def main():
         counter.seen.clear()
         with app.app_context():
             keys = sorted(v.scenario_key for v in offered_versions())
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler:
+            profiler.enable()
         for n in range(args.attempts):
             play(client, counter, keys[n % len(keys)], n // len(keys) + 1)
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         for n in range(1, args.sign_ins + 1):
             sign_in(app.test_client(), counter, f"trainee-{n}")
         import simulator

@@ -15,7 +15,7 @@ from sqlmodel import select
 from . import audit, library
 from .cohorts import visible_cohorts_statement
 from .db import db
-from .models import Assignment, Cohort, CohortMember, ScenarioVersion, utcnow
+from .models import WITHOUT_BYTES, Assignment, Cohort, CohortMember, ScenarioVersion, utcnow
 
 NOT_STARTED = "not started"
 IN_PROGRESS = "in progress"
@@ -93,9 +93,11 @@ def date_problems(opens_at, due_at):
 def version_for(assignment):
     """Return the version an attempt at this assignment plays now, or None if none is."""
     if assignment.version_id is not None:
-        return db.session.get(ScenarioVersion, assignment.version_id)
-    statement = select(ScenarioVersion).where(
-        ScenarioVersion.current, ScenarioVersion.scenario_key == assignment.scenario_key
+        return db.session.get(ScenarioVersion, assignment.version_id, options=WITHOUT_BYTES)
+    statement = (
+        select(ScenarioVersion)
+        .options(*WITHOUT_BYTES)
+        .where(ScenarioVersion.current, ScenarioVersion.scenario_key == assignment.scenario_key)
     )
     return db.session.exec(statement).first()
 

@@ -17,7 +17,7 @@ from sqlmodel import select
 from . import engine, grades, outbox, records
 from .db import commit_keeping_loaded, db
 from .library import scenario_for
-from .models import Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
+from .models import WITHOUT_BYTES, Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
 RATIONALE_MAX = 5000
 
@@ -80,7 +80,7 @@ def own_attempt(attempt_id):
 
 def progress_of(attempt):
     """Rebuild an attempt's progress from the database."""
-    version = db.session.get(ScenarioVersion, attempt.scenario_version_id)
+    version = db.session.get(ScenarioVersion, attempt.scenario_version_id, options=WITHOUT_BYTES)
     statement = select(AttemptStep).where(AttemptStep.attempt_id == attempt.id)
     steps = db.session.exec(statement.order_by(AttemptStep.step_number)).all()
     return Progress(attempt, version, list(steps))

@@ -1,5 +1,6 @@
 """The database: engine, per-request session, SQLite pragmas and migrations."""
 
+import inspect
 import sqlite3
 
 import sqlalchemy as sa
@@ -27,10 +28,22 @@ def init_app(app):
         "compare_type": True,
     }
     db.init_app(app)
+    drop_async_teardowns(app)
     alembic.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
             sa.event.listen(engine, "connect", set_sqlite_pragmas)
+
+
+def drop_async_teardowns(app):
+    """Remove the teardown Flask-SQLAlchemy-Lite registers for async sessions.
+
+    The app opens none, but Flask runs any async teardown through asgiref, which starts a
+    thread and an event loop at the end of every request: about a twentieth of a worker's
+    time under load (bench/README.md). The synchronous sessions' teardown stays.
+    """
+    funcs = app.teardown_appcontext_funcs
+    funcs[:] = [func for func in funcs if not inspect.iscoroutinefunction(func)]
 
 
 def commit_keeping_loaded():

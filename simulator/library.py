@@ -26,12 +26,19 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.orm import defer
 from sqlmodel import select
 
 from . import audit, maps, uploads
 from .db import db
-from .models import LibraryScenario, Picture, ScenarioVersion, User, VersionPicture, utcnow
+from .models import (
+    WITHOUT_BYTES,
+    LibraryScenario,
+    Picture,
+    ScenarioVersion,
+    User,
+    VersionPicture,
+    utcnow,
+)
 from .scenario import FileReport, load_bytes
 from .scenario.schema import REVISION, SLUG_PATTERN
 from .scenario.stats import describe
@@ -596,14 +603,16 @@ def copy_as_draft(user, version, key):
 
 def offered_versions():
     """Return the versions offered to trainees, in title order."""
-    statement = select(ScenarioVersion).where(ScenarioVersion.current)
+    statement = select(ScenarioVersion).options(*WITHOUT_BYTES).where(ScenarioVersion.current)
     return db.session.exec(statement.order_by(ScenarioVersion.title)).all()
 
 
 def offered_version(scenario_key):
     """Return the offered version of a scenario, or 404."""
-    statement = select(ScenarioVersion).where(
-        ScenarioVersion.current, ScenarioVersion.scenario_key == scenario_key
+    statement = (
+        select(ScenarioVersion)
+        .options(*WITHOUT_BYTES)
+        .where(ScenarioVersion.current, ScenarioVersion.scenario_key == scenario_key)
     )
     return db.session.exec(statement).first() or abort(404)
 
@@ -672,10 +681,6 @@ def upload(user, checked):
     return version, created
 
 
-# The columns the library's lists need: not a version's bytes or its map.
-_LIGHT = (defer(ScenarioVersion.source), defer(ScenarioVersion.map_svg))
-
-
 @dataclass
 class Entry:
     """One scenario on the library page, with its versions newest first."""
@@ -707,7 +712,7 @@ class Entry:
 def entries():
     """Return every scenario in the library with its versions, in title order."""
     scenarios = db.session.exec(select(LibraryScenario)).all()
-    statement = select(ScenarioVersion).options(*_LIGHT)
+    statement = select(ScenarioVersion).options(*WITHOUT_BYTES)
     statement = statement.order_by(ScenarioVersion.version.desc(), ScenarioVersion.id.desc())
     by_key = {}
     for version in db.session.exec(statement).all():
@@ -720,7 +725,9 @@ def entry(key):
     """Return one scenario with its versions newest first, or 404."""
     statement = select(LibraryScenario).where(LibraryScenario.key == key)
     scenario = db.session.exec(statement).first() or abort(404)
-    versions = select(ScenarioVersion).options(*_LIGHT).where(ScenarioVersion.scenario_key == key)
+    versions = (
+        select(ScenarioVersion).options(*WITHOUT_BYTES).where(ScenarioVersion.scenario_key == key)
+    )
     versions = versions.order_by(ScenarioVersion.version.desc(), ScenarioVersion.id.desc())
     return Entry(scenario, list(db.session.exec(versions).all()))
 
@@ -736,7 +743,7 @@ def people(ids):
 def published_versions():
     """Return, for each scenario ever published, the version trainees get or else its newest
     published one (a retired scenario's results stay readable), in title order."""
-    statement = select(ScenarioVersion).options(*_LIGHT)
+    statement = select(ScenarioVersion).options(*WITHOUT_BYTES)
     statement = statement.where(ScenarioVersion.published_at.is_not(None))
     newest = {}
     for version in db.session.exec(statement).all():

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.orm import defer
 from sqlmodel import (
     JSON,
     CheckConstraint,
@@ -225,6 +226,11 @@ class ScenarioVersion(SQLModel, table=True):
     stats: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     score_bounds: dict | None = Field(default=None, sa_column=Column(JSON))
     map_svg: str | None = Field(default=None, sa_column=Column(Text))
+
+
+# A version without its bytes (45-70 KB for a bundled scenario) and its map, which play and
+# the lists never show: `library.scenario_for` reads the bytes once per process, to parse them.
+WITHOUT_BYTES = (defer(ScenarioVersion.source), defer(ScenarioVersion.map_svg))
 
 
 class Picture(SQLModel, table=True):

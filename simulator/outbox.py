@@ -23,7 +23,7 @@ from sqlmodel import select
 
 from . import engine, xapi
 from .db import db
-from .models import Assignment, Installation, OutboxMessage, ScenarioVersion, utcnow
+from .models import WITHOUT_BYTES, Assignment, Installation, OutboxMessage, ScenarioVersion, utcnow
 
 XAPI = "xapi"
 BACKOFF_FIRST = timedelta(minutes=1)
@@ -86,7 +86,9 @@ def site():
 def sitting_of(attempt, version=None):
     """Return what every statement says of an attempt, read without flushing the session."""
     if version is None:
-        version = db.session.get(ScenarioVersion, attempt.scenario_version_id)
+        version = db.session.get(
+            ScenarioVersion, attempt.scenario_version_id, options=WITHOUT_BYTES
+        )
     assignment = (
         db.session.get(Assignment, attempt.assignment_id) if attempt.assignment_id else None
     )

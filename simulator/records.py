@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from . import audit, chain
 from .db import db
-from .models import Attempt, AttemptStep, RecordUnlock, ScenarioVersion
+from .models import WITHOUT_BYTES, Attempt, AttemptStep, RecordUnlock, ScenarioVersion
 
 BATCH_SIZE = 200
 
@@ -43,7 +43,10 @@ def signing_key():
 def digest_of(attempt):
     """Return the digest of the scenario version an attempt is pinned to."""
     with db.session.no_autoflush:  # a finished attempt must not reach the database unsealed
-        return db.session.get(ScenarioVersion, attempt.scenario_version_id).digest
+        version = db.session.get(
+            ScenarioVersion, attempt.scenario_version_id, options=WITHOUT_BYTES
+        )
+        return version.digest
 
 
 def link(attempt, steps, step):

@@ -90,3 +90,22 @@ def test_a_dropped_connection_is_replaced_not_shown(make_app, postgres):
         ).fetchall()
     assert dropped
     assert client.get("/").status_code == 200
+
+
+def test_a_request_starts_no_thread_and_closes_its_session(app, client):
+    """No async teardown runs (Flask would start a thread and an event loop for it at the
+    end of every request), and the request's session still hands its connection back."""
+    import inspect as python_inspect
+    import threading
+
+    assert not any(python_inspect.iscoroutinefunction(f) for f in app.teardown_appcontext_funcs)
+    started = []
+    original = threading.Thread.start
+    threading.Thread.start = lambda thread: started.append(thread) or original(thread)
+    try:
+        assert client.get("/sign-in").status_code == 200
+    finally:
+        threading.Thread.start = original
+    assert started == []
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0

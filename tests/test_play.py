@@ -532,6 +532,33 @@ class TestStatements:
             event.remove(pool, "checkout", checked_out)
         assert len(checkouts) == 1
 
+    def test_no_request_reads_a_versions_bytes_or_map(self, app, signed_in):
+        """Once the version is parsed, play never reads its file (tens of KB) or its map
+        again: the catalogue, the briefing, the node, a step, feedback and the debrief."""
+        from sqlalchemy import event
+
+        from simulator.db import db
+
+        url = start(signed_in)  # the first request parses the version, reading its bytes
+        with app.app_context():
+            engine = db.engine
+        seen = []
+
+        def statement(_connection, _cursor, text, *_args):
+            if "scenario_versions" in text:
+                seen.append(text)
+
+        event.listen(engine, "before_cursor_execute", statement)
+        try:
+            for page in ("/", "/scenarios/doorstep", url):
+                assert signed_in.get(page).status_code == 200
+            take(signed_in, url, 0, "interpreter")
+            assert signed_in.get(url + "/feedback/1").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", statement)
+        assert seen, "the pages read the version's row"
+        assert not [text for text in seen if "source" in text or "map_svg" in text]
+
     def test_feedback(self, app, signed_in):
         """Feedback reads the person, the attempt, its version and its log: four statements."""
         url = start(signed_in)

@@ -15,7 +15,7 @@ from flask import (
 
 from .. import analytics, assignments, attempts, cohorts, debrief, engine, library, story
 from ..db import db
-from ..models import ScenarioVersion
+from ..models import WITHOUT_BYTES, ScenarioVersion
 from ..rendering import LONDON, filled, filled_markdown
 from . import assessing, render_page
 from .assets import ONE_YEAR
@@ -576,7 +576,7 @@ def image(version_id, src):
 
     The address names one version's picture, which never changes, so it may be kept a year.
     """
-    version = db.session.get(ScenarioVersion, version_id) or abort(404)
+    version = db.session.get(ScenarioVersion, version_id, options=WITHOUT_BYTES) or abort(404)
     picture = library.version_picture(version, src) or abort(404)
     response = Response(picture.data, mimetype=picture.media_type)
     response.headers["Cache-Control"] = f"private, max-age={ONE_YEAR}, immutable"
