@@ -29,7 +29,8 @@ import random
 import secrets
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, request
+from flask import session as flask_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -47,7 +48,7 @@ serializer = TaggedJSONSerializer()
 class ServerSession(CallbackDict, SessionMixin):
     """A session whose data lives in the database, under the hash of its cookie's token."""
 
-    def __init__(self, data=None, token=None, user_id=None, seen_at=None):
+    def __init__(self, data=None, token=None, user_id=None, seen_at=None, unread=None):
         def changed(_self):
             self.modified = True
 
@@ -57,6 +58,15 @@ class ServerSession(CallbackDict, SessionMixin):
         self.opened_user_id = user_id
         self.seen_at = seen_at
         self.modified = False
+        # The database error that kept a cookie's session from being read (see `reachable`).
+        self.unread = unread
+
+    def become(self, other):
+        """Take another session's data and state in place (Flask holds on to this one)."""
+        dict.clear(self)
+        dict.update(self, other)
+        for name in ("token", "had_token", "opened_user_id", "seen_at", "modified", "unread"):
+            setattr(self, name, getattr(other, name))
 
 
 def digest(token):
@@ -74,7 +84,11 @@ class DatabaseSessions(SessionInterface):
             return ServerSession()
         now = utcnow()
         table = WebSession.__table__  # plain rows: nothing joins the request's identity map
-        row = db.session.execute(select(table).where(table.c.id == digest(token))).first()
+        try:
+            row = db.session.execute(select(table).where(table.c.id == digest(token))).first()
+        except OperationalError as error:  # the database is away (a restart, say)
+            db.session.rollback()
+            return ServerSession(unread=error)
         if row is None or ended(app, row, now):
             return ServerSession()
         data = serializer.loads(row.data) if row.data else {}
@@ -82,6 +96,8 @@ class DatabaseSessions(SessionInterface):
 
     def save_session(self, app, session, response):
         """Store the session's data (or end it, if cleared), and set or delete the cookie."""
+        if session.unread is not None:
+            return  # nothing was read, so nothing is stored and the cookie stays as it is
         name, now = self.get_cookie_name(app), utcnow()
         user_id = session.get("user_id")
         ending = None
@@ -116,6 +132,27 @@ class DatabaseSessions(SessionInterface):
             domain=self.get_cookie_domain(app),
             path=self.get_cookie_path(app),
         )
+
+
+def reachable():
+    """Raise, as the view would have, the database error that kept the session unread.
+
+    Opening the session comes before Flask's error handling: an error raised there would
+    be logged as a bug and never retried. Raised from the first hook instead, it gets the
+    busy page's 503 with Retry-After, and a safe request is retried once
+    (`web.errors.database_error`), with its session read afresh (`reopen`).
+    """
+    unread = getattr(flask_session._get_current_object(), "unread", None)
+    if unread is not None:
+        raise unread
+
+
+def reopen():
+    """Read the request's session again, if the database kept it from being read."""
+    session = flask_session._get_current_object()
+    if getattr(session, "unread", None) is not None:
+        app = current_app._get_current_object()
+        session.become(app.session_interface.open_session(app, request))
 
 
 def ended(app, row, now):

@@ -178,3 +178,59 @@ def test_the_database_going_away_after_the_person_is_loaded_is_503_not_500(make_
     finally:
         event.remove(engine, "before_cursor_execute", restart)
     assert response.status_code == 503 and "busy for a moment" in response.get_data(as_text=True)
+
+
+def fail_session_reads(app, times):
+    """Make the next `times` reads of the session store fail as a restart does."""
+    with app.app_context():
+        engine = db.engine
+    left = [times]
+
+    def restart(conn, cursor, statement, parameters, context, executemany):
+        if "web_sessions" in statement and statement.lstrip().startswith("SELECT") and left[0]:
+            left[0] -= 1
+            raise database_away()
+
+    event.listen(engine, "before_cursor_execute", restart)
+    return lambda: event.remove(engine, "before_cursor_execute", restart)
+
+
+def test_a_session_read_during_a_restart_is_retried_not_logged(make_app, caplog):
+    """The restart meets the first statement of a request, reading its session: a page is
+    retried once with the session read afresh, nothing is logged as an error, and the
+    person stays signed in."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    cookie = client.get_cookie("session").value
+    stop = fail_session_reads(app, 1)
+    try:
+        response = client.get("/account")
+    finally:
+        stop()
+    assert response.status_code == 200 and "Sign out" in response.get_data(as_text=True)
+    assert client.get_cookie("session").value == cookie
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_form_whose_session_cannot_be_read_keeps_the_cookie(make_app, caplog):
+    """A POST meeting the restart as its session is read: a 503 that says nothing was
+    recorded, not retried, with no error logged, and the cookie is neither replaced nor
+    deleted, so the person is still signed in once the database is back."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False, WTF_CSRF_ENABLED=False)
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    cookie = client.get_cookie("session").value
+    stop = fail_session_reads(app, 2)
+    try:
+        response = client.post("/sign-out")
+    finally:
+        stop()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "could not be recorded" in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers
+    assert client.get_cookie("session").value == cookie
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert client.get("/account").status_code == 200  # still signed in

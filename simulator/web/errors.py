@@ -7,6 +7,7 @@ from flask import current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .. import sessions
 from ..db import db
 
 MESSAGES = {
@@ -127,6 +128,7 @@ def retry_request():
     """Run the request's hooks and view again, handling what they raise as usual."""
     app = current_app._get_current_object()
     try:
+        sessions.reopen()
         response = app.preprocess_request()
         return app.dispatch_request() if response is None else response
     except Exception as error:  # handled as on the first run; anything unhandled re-raises
