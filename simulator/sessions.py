@@ -15,13 +15,13 @@ the token's SHA-256 (so a copy of the table opens no session), with its person a
   later: a candidate is never signed out by the clock during a timed assessment.
 - **Fixation.** When the person a session belongs to changes (signing in or out), it gets
   a new token and the old one ends.
-- **Cost.** One read per request, in the request's own database session (so on the
-  connection its view goes on to use: no second connection, and no second pre-ping); a
-  write only when the data changed or the session was last marked seen more than
-  `TOUCH_EVERY` ago, through a connection of its own so that the session's writes never
-  commit a view's unfinished work. A new token and the end of the old one are one
-  transaction. Ended sessions are purged now and then as new ones begin, and by
-  `flask users purge-sessions`.
+- **Cost.** One read per request, of the session and its person together, in the request's
+  own database session (so on the connection its view goes on to use: no second
+  connection, and no second pre-ping); a write only when the data changed or the session
+  was last marked seen more than `TOUCH_EVERY` ago, through a connection of its own so
+  that the session's writes never commit a view's unfinished work. A new token and the end
+  of the old one are one transaction. Ended sessions are purged now and then as new ones
+  begin, and by `flask users purge-sessions`.
 """
 
 import hashlib
@@ -38,7 +38,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import CallbackDict
 
 from .db import db
-from .models import Attempt, WebSession, utcnow
+from .models import Attempt, User, WebSession, utcnow
 
 TOUCH_EVERY = timedelta(minutes=1)
 PURGE_CHANCE = 0.01  # of a new session, to purge ended ones first
@@ -48,7 +48,9 @@ serializer = TaggedJSONSerializer()
 class ServerSession(CallbackDict, SessionMixin):
     """A session whose data lives in the database, under the hash of its cookie's token."""
 
-    def __init__(self, data=None, token=None, user_id=None, seen_at=None, unread=None):
+    def __init__(
+        self, data=None, token=None, user_id=None, seen_at=None, unread=None, person=None
+    ):
         def changed(_self):
             self.modified = True
 
@@ -60,12 +62,16 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         # The database error that kept a cookie's session from being read (see `reachable`).
         self.unread = unread
+        # The person read with the session. Held here because the identity map holds its
+        # objects weakly: `load_user` then finds them there, with no statement of its own.
+        self.person = person
 
     def become(self, other):
         """Take another session's data and state in place (Flask holds on to this one)."""
         dict.clear(self)
         dict.update(self, other)
-        for name in ("token", "had_token", "opened_user_id", "seen_at", "modified", "unread"):
+        names = ("token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "person")
+        for name in names:
             setattr(self, name, getattr(other, name))
 
 
@@ -83,16 +89,23 @@ class DatabaseSessions(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         now = utcnow()
-        table = WebSession.__table__  # plain rows: nothing joins the request's identity map
+        # The session's row as plain columns, and its person as an object in the request's
+        # identity map, where `load_user` finds them without a second statement.
+        table = WebSession.__table__
+        statement = (
+            select(table, User)
+            .join_from(table, User, table.c.user_id == User.id, isouter=True)
+            .where(table.c.id == digest(token))
+        )
         try:
-            row = db.session.execute(select(table).where(table.c.id == digest(token))).first()
+            row = db.session.execute(statement).first()
         except OperationalError as error:  # the database is away (a restart, say)
             db.session.rollback()
             return ServerSession(unread=error)
         if row is None or ended(app, row, now):
             return ServerSession()
         data = serializer.loads(row.data) if row.data else {}
-        return ServerSession(data, token, row.user_id, row.last_seen_at)
+        return ServerSession(data, token, row.user_id, row.last_seen_at, person=row.User)
 
     def save_session(self, app, session, response):
         """Store the session's data (or end it, if cleared), and set or delete the cookie."""
@@ -138,9 +151,10 @@ def reachable():
     """Raise, as the view would have, the database error that kept the session unread.
 
     Opening the session comes before Flask's error handling: an error raised there would
-    be logged as a bug and never retried. Raised from the first hook instead, it gets the
-    busy page's 503 with Retry-After, and a safe request is retried once
-    (`web.errors.database_error`), with its session read afresh (`reopen`).
+    be logged as a bug and never retried. Raised from a hook instead (before CSRF reads the
+    session's token, which it would find missing), it gets the busy page's 503 with
+    Retry-After, and a safe request is retried once (`web.errors.database_error`), with
+    its session read afresh (`reopen`).
     """
     unread = getattr(flask_session._get_current_object(), "unread", None)
     if unread is not None:

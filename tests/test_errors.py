@@ -2,7 +2,7 @@
 
 import pytest
 from flask import abort
-from helpers import gen_user, sign_in, unreachable_database_url
+from helpers import csrf_token, gen_user, sign_in, unreachable_database_url
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
@@ -216,16 +216,18 @@ def test_a_session_read_during_a_restart_is_retried_not_logged(make_app, caplog)
 
 def test_a_form_whose_session_cannot_be_read_keeps_the_cookie(make_app, caplog):
     """A POST meeting the restart as its session is read: a 503 that says nothing was
-    recorded, not retried, with no error logged, and the cookie is neither replaced nor
-    deleted, so the person is still signed in once the database is back."""
-    app = make_app(PROPAGATE_EXCEPTIONS=False, WTF_CSRF_ENABLED=False)
+    recorded (not a 400 for a form token it could not read), not retried, with no error
+    logged, and the cookie is neither replaced nor deleted, so the person is still signed
+    in once the database is back."""
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
     gen_user(app)
     client = app.test_client()
     sign_in(client)
+    token = csrf_token(client, "/account")
     cookie = client.get_cookie("session").value
     stop = fail_session_reads(app, 2)
     try:
-        response = client.post("/sign-out")
+        response = client.post("/sign-out", data={"csrf_token": token})
     finally:
         stop()
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"

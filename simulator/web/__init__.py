@@ -5,7 +5,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
 from jinja2_fragments.flask import render_block
 
-from .. import rendering
+from .. import rendering, sessions
 from . import safety
 
 csrf = CSRFProtect()
@@ -23,6 +23,9 @@ htmx = HTMX()
 def init_app(app):
     """Bind CSRF and htmx, and register template filters and response headers."""
     safety.init_app(app)  # first, so a NUL byte is refused before CSRF reads the form
+    # Before CSRF reads the session's token: a session the database kept unread is a 503
+    # (retried once if safe), never a form that "had expired".
+    app.before_request(sessions.reachable)
     csrf.init_app(app)
     htmx.init_app(app)
     app.add_template_filter(rendering.markdown, "markdown")

@@ -57,7 +57,6 @@ def public(view):
 @bp.before_app_request
 def load_user():
     """Load the signed-in user, and refuse any view that declares no access rule."""
-    sessions.reachable()
     user_id = session.get("user_id")
     g.user = db.session.get(User, user_id) if user_id is not None else None
     if g.user is not None and g.user.disabled_at is not None:
