@@ -71,10 +71,21 @@ class Progress:
 
 
 def own_attempt(attempt_id):
-    """Return the signed-in person's attempt, or 404 (someone else's is not revealed)."""
-    attempt = db.session.get(Attempt, attempt_id)
-    if attempt is None or attempt.user_id != g.user.id:
+    """Return the signed-in person's attempt, or 404 (someone else's is not revealed).
+
+    Its version comes in the same statement (without its bytes), so that `progress_of`
+    finds it in the request's identity map; the attempt holds it there (`_version`).
+    """
+    statement = (
+        select(Attempt, ScenarioVersion)
+        .join(ScenarioVersion, ScenarioVersion.id == Attempt.scenario_version_id)
+        .options(*WITHOUT_BYTES)
+        .where(Attempt.id == attempt_id)
+    )
+    found = db.session.exec(statement).first()
+    if found is None or found[0].user_id != g.user.id:
         abort(404)
+    attempt, attempt._version = found
     return attempt
 
 

@@ -477,39 +477,39 @@ class TestStatements:
         return count
 
     def test_node(self, app, signed_in):
-        """Showing a node reads the attempt, its version and its log, and marks it shown:
-        four statements, however long the log, with no reload after the mark. (The person
-        comes with the session, in the session store's one statement.)"""
+        """Showing a node reads the attempt with its version, then its log, and marks it
+        shown: three statements, however long the log, with no reload after the mark. (The
+        person comes with the session, in the session store's one statement.)"""
         url = start(signed_in)
         first, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and first == 4
+        assert response.status_code == 200 and first == 3
         play_through(signed_in, url, ["interpreter", "continue"])
         later, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and later == 4
+        assert response.status_code == 200 and later == 3
 
     def test_node_shown_again(self, app, signed_in):
-        """Showing a node again only reads: three statements."""
+        """Showing a node again only reads: two statements."""
         url = start(signed_in)
         signed_in.get(url)
         count, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and count == 3
+        assert response.status_code == 200 and count == 2
 
     def test_step(self, app, signed_in):
-        """Recording a step reads the attempt, its version and its log, then writes the step
-        and the attempt: five statements, and no reload after the commit."""
+        """Recording a step reads the attempt with its version, then its log, then writes the
+        step and the attempt: four statements, and no reload after the commit."""
         url = start(signed_in)
         play_through(signed_in, url, ["interpreter"])
-        assert self.step_statements(app, signed_in, url, 1, "continue") == 5
+        assert self.step_statements(app, signed_in, url, 1, "continue") == 4
 
     def test_decision(self, app, signed_in):
-        """A decision also writes its statement to the outbox: six statements; the
+        """A decision also writes its statement to the outbox: five statements; the
         installation's namespace is read once, by the first decision, and then kept."""
         url = start(signed_in)
-        assert self.step_statements(app, signed_in, url, 0, "interpreter") == 7
+        assert self.step_statements(app, signed_in, url, 0, "interpreter") == 6
         take(signed_in, url, 1, "continue")
         assert take(signed_in, url, 2, "reassure", "She is at risk.").status_code == 303
         again = start(signed_in, number=2)
-        assert self.step_statements(app, signed_in, again, 0, "interpreter") == 6
+        assert self.step_statements(app, signed_in, again, 0, "interpreter") == 5
 
     def test_one_connection(self, app, signed_in):
         """The session store reads in the request's own transaction: one connection from
@@ -561,11 +561,11 @@ class TestStatements:
         assert not [text for text in seen if "source" in text or "map_svg" in text]
 
     def test_feedback(self, app, signed_in):
-        """Feedback reads the attempt, its version and its log: three statements."""
+        """Feedback reads the attempt with its version, then its log: two statements."""
         url = start(signed_in)
         take(signed_in, url, 0, "interpreter")
         count, response = queries_in(app, lambda: signed_in.get(url + "/feedback/1"))
-        assert response.status_code == 200 and count == 3
+        assert response.status_code == 200 and count == 2
 
 
 def test_cast_values_are_literal(make_app, scenarios_dir):
