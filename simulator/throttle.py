@@ -10,7 +10,7 @@ admin can clear a username (`unlock`).
 The username alone may fail many more times than a pair or an address, so that someone
 at another computer cannot shut a candidate out just before a timed assessment by typing
 wrong passwords for them; a guesser spread over many addresses still meets that ceiling.
-The check (`wait_for`) reads the keys before any password is hashed, so a throttled
+The check (`standing`) reads the keys before any password is hashed, so a throttled
 guess costs no Argon2 work; the person is told only how long to wait, the same words
 whether or not the username exists. Counting is one statement per key (an upsert), safe
 when several processes count at once. Every failure is also an audit entry.
@@ -56,20 +56,33 @@ def keys(username, address):
     ]
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a sign-in stands before its password is checked."""
+
+    wait: timedelta | None  # how long it must wait first, or None if it may go now
+    counted: bool  # whether its pair or its username has failures a success would clear
+
+
+def standing(username, address, now=None):
+    """Return how long a sign-in must wait, and whether it has failures to clear: one read."""
+    now = now or utcnow()
+    matching = [
+        (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
+        for s, k in keys(username, address)
+    ]
+    pair, _address, name = matching
+    statement = select(
+        func.max(SignInThrottle.blocked_until).filter(SignInThrottle.blocked_until > now),
+        func.count().filter(or_(pair, name)),
+    ).where(or_(*matching))
+    until, counted = db.session.exec(statement).one()
+    return Standing(None if until is None else until - now, counted > 0)
+
+
 def wait_for(username, address, now=None):
     """Return how long a sign-in must wait before it is tried, or None if it may go now."""
-    now = now or utcnow()
-    any_key = or_(
-        *[
-            (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
-            for s, k in keys(username, address)
-        ]
-    )
-    statement = select(func.max(SignInThrottle.blocked_until)).where(
-        SignInThrottle.blocked_until > now, any_key
-    )
-    until = db.session.exec(statement).one()
-    return None if until is None else until - now
+    return standing(username, address, now).wait
 
 
 def delay(failures, free):
@@ -139,12 +152,15 @@ def doublings_to_cap():
     return n + 1
 
 
-def succeeded(username, address):
+def succeeded(username, address, counted=True):
     """Clear the pair's and the username's failures after a correct sign-in.
 
     The address keeps its count: one account's owner signing in must not reset a
-    guesser's count from the same address.
+    guesser's count from the same address. With `counted` false (the check before the
+    password found no failures to clear), nothing is written.
     """
+    if not counted:
+        return
     pairs = keys(username, address)
     cleared = or_(
         *[

@@ -83,14 +83,30 @@ def test_when_the_wait_is_over_the_right_password_signs_in_and_clears_it(app):
     assert left == {"address"}  # a guesser's address keeps its count
 
 
-def test_a_sign_in_runs_three_statements(app):
-    """A correct sign-in checks the waits, finds the person and clears the pair and the
-    username in one statement, beside the session store's, with no reload after commit."""
+def test_a_sign_in_runs_two_statements(app):
+    """A correct sign-in with no failures to clear checks the waits and finds the person,
+    beside the session store's statements, and writes nothing of the throttle's."""
     gen_user(app, "ann")
     client = app.test_client()
     data = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")}
     count, response = queries_in(app, lambda: client.post("/sign-in", data=data))
+    assert response.status_code == 303 and count == 2
+
+
+def test_a_sign_in_after_a_failure_clears_it_in_one_more_statement(app):
+    """After a failure, a correct sign-in also clears the pair and the username in one
+    statement, with no reload after its commit: three in all."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    assert attempt(client, "ann", "wrong").status_code == 422
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")}
+    where = {"REMOTE_ADDR": "10.0.0.1"}  # the address the failure came from
+    send = lambda: client.post("/sign-in", data=data, environ_base=where)  # noqa: E731
+    count, response = queries_in(app, send)
     assert response.status_code == 303 and count == 3
+    with app.app_context():
+        left = {row.scope for row in db.session.exec(select(SignInThrottle)).all()}
+    assert left == {"address"}
 
 
 def test_a_colleague_elsewhere_cannot_shut_a_candidate_out(app):

@@ -119,16 +119,16 @@ def login():
     if errors:
         return render_template("auth/login.html", errors=errors, username=username), 422
     address = request.remote_addr
-    wait = throttle.wait_for(username, address)
-    if wait is not None:  # before any password is hashed
-        return too_many(username, wait)
+    standing = throttle.standing(username, address)
+    if standing.wait is not None:  # before any password is hashed
+        return too_many(username, standing.wait)
     user = find_user(username)
     # A disabled account is refused with the same words as a wrong password.
     if not check_password(user, password) or user.disabled_at is not None:
         throttle.failed(username, address, user)
         errors = {"username": "Enter a correct username and password"}
         return render_template("auth/login.html", errors=errors, username=username), 422
-    throttle.succeeded(username, address)
+    throttle.succeeded(username, address, standing.counted)
     session.clear()
     session["user_id"] = user.id
     return redirect(safe_next(request.args.get("next")), 303)
