@@ -62,6 +62,8 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         # The database error that kept a cookie's session from being read (see `reachable`).
         self.unread = unread
+        # Stored during the request (`sign_in`): only the cookie is left for save_session.
+        self.stored = False
         # The person read with the session. Held here because the identity map holds its
         # objects weakly: `load_user` then finds them there, with no statement of its own.
         self.person = person
@@ -70,7 +72,10 @@ class ServerSession(CallbackDict, SessionMixin):
         """Take another session's data and state in place (Flask holds on to this one)."""
         dict.clear(self)
         dict.update(self, other)
-        names = ("token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "person")
+        names = (
+            "token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "person",
+            "stored",
+        )  # fmt: skip
         for name in names:
             setattr(self, name, getattr(other, name))
 
@@ -123,7 +128,9 @@ class DatabaseSessions(SessionInterface):
                 response.delete_cookie(name, domain=self.get_cookie_domain(app))
             return
         try:
-            if session.token is None:
+            if session.stored:
+                pass  # stored by the view, in its own transaction: the cookie is all that is left
+            elif session.token is None:
                 session.token = secrets.token_urlsafe(32)
                 data = serializer.dumps(dict(session))
                 begin_session(session.token, user_id, data, now, ending)
@@ -205,6 +212,33 @@ def begin_session(token, user_id, data, now, ending=None):
                 id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
             )
         )
+
+
+def sign_in(session, user_id):
+    """Begin a new session for a person who has just signed in, in the request's own
+    transaction (the view commits it with its own work, one commit for both).
+
+    The old token ends in the same transaction (fixation); the session's data is only the
+    person. save_session then just sets the cookie. Begun otherwise, a sign-in would store
+    its session through a second connection (a second pre-ping and commit).
+    """
+    now = utcnow()
+    ending, token = session.token, secrets.token_urlsafe(32)
+    session.clear()
+    session["user_id"] = user_id
+    connection = db.session.connection()
+    if ending is not None:
+        connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
+    if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
+        purge(connection, current_app, now)
+    data = serializer.dumps(dict(session))
+    connection.execute(
+        insert(WebSession).values(
+            id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
+        )
+    )
+    session.token, session.opened_user_id, session.seen_at = token, user_id, now
+    session.stored, session.modified = True, False
 
 
 def keep_session(token, data, now):

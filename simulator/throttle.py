@@ -153,22 +153,22 @@ def doublings_to_cap():
 
 
 def succeeded(username, address, counted=True):
-    """Clear the pair's and the username's failures after a correct sign-in.
+    """Clear the pair's and the username's failures after a correct sign-in, and commit
+    the sign-in's transaction (its new session too: `sessions.sign_in`).
 
     The address keeps its count: one account's owner signing in must not reset a
     guesser's count from the same address. With `counted` false (the check before the
-    password found no failures to clear), nothing is written.
+    password found no failures to clear), nothing of the throttle's is written.
     """
-    if not counted:
-        return
-    pairs = keys(username, address)
-    cleared = or_(
-        *[
-            (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
-            for s, k in (pairs[0], pairs[2])
-        ]
-    )
-    db.session.execute(delete(SignInThrottle).where(cleared))
+    if counted:
+        pairs = keys(username, address)
+        cleared = or_(
+            *[
+                (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
+                for s, k in (pairs[0], pairs[2])
+            ]
+        )
+        db.session.execute(delete(SignInThrottle).where(cleared))
     commit_keeping_loaded()  # the user just found is read next: no reload
 
 

@@ -232,3 +232,35 @@ def test_behind_a_trusted_proxy_each_client_counts_apart(make_app):
         through_proxy(f"guess-{n}", "wrong", "203.0.113.9")
     assert through_proxy("ann", PASSWORD, "203.0.113.9").status_code == 429
     assert through_proxy("ann", PASSWORD, "198.51.100.7").status_code == 303
+
+
+def test_a_sign_in_uses_one_connection_and_one_commit(app):
+    """The new session is stored in the sign-in's own transaction: one connection from the
+    pool (one pre-ping) and one commit for the whole request, and the cookie it sets opens
+    that session."""
+    from sqlalchemy import event
+
+    gen_user(app, "ann")
+    client = app.test_client()
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_token(client, "/sign-in")}
+    before = client.get_cookie("session").value
+    with app.app_context():
+        engine = db.engine
+    seen = {"checkout": 0, "commit": 0}
+
+    def checkout(*_args):
+        seen["checkout"] += 1
+
+    def commit(*_args):
+        seen["commit"] += 1
+
+    event.listen(engine.pool, "checkout", checkout)
+    event.listen(engine, "commit", commit)
+    try:
+        response = client.post("/sign-in", data=data)
+    finally:
+        event.remove(engine.pool, "checkout", checkout)
+        event.remove(engine, "commit", commit)
+    assert response.status_code == 303 and seen == {"checkout": 1, "commit": 1}
+    assert client.get_cookie("session").value != before  # a new token (fixation)
+    assert client.get("/account").status_code == 200

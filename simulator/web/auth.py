@@ -128,9 +128,8 @@ def login():
         throttle.failed(username, address, user)
         errors = {"username": "Enter a correct username and password"}
         return render_template("auth/login.html", errors=errors, username=username), 422
-    throttle.succeeded(username, address, standing.counted)
-    session.clear()
-    session["user_id"] = user.id
+    sessions.sign_in(session, user.id)
+    throttle.succeeded(username, address, standing.counted)  # commits both
     return redirect(safe_next(request.args.get("next")), 303)
 
 
