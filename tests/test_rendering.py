@@ -71,3 +71,40 @@ def test_markdown_image_renders_as_its_text_and_fetches_nothing():
     """A Markdown image (a version stored under revision 1 may hold one) shows its words."""
     html = str(markdown("See ![a <b> door](https://evil.example/x.png) here"))
     assert html == '<p class="govuk-body">See a &lt;b&gt; door here</p>\n'
+
+
+def test_the_bundled_librarys_texts_fit_the_cache_with_room_to_spare(monkeypatch):
+    """Every text the bundled scenarios show, for every cast row, stays rendered: a second
+    pass renders nothing, and the cache holds under a quarter of its bound."""
+    from pathlib import Path
+
+    from simulator import engine, rendering
+    from simulator.scenario.validate import load_file
+
+    calls = []
+    render = rendering._markdown.render
+    monkeypatch.setattr(
+        rendering._markdown, "render", lambda text: calls.append(text) or render(text)
+    )
+    rendering._filled_html.cache_clear()
+    folder = Path(__file__).resolve().parent.parent / "scenarios"
+    scenarios = [load_file(path).scenario for path in sorted(folder.glob("*.yaml"))]
+    assert len(scenarios) >= 12 and all(scenarios)
+
+    def show_everything():
+        for scenario in scenarios:
+            for index in range(len(scenario.cast)) if scenario.cast else [None]:
+                row = engine.cast_row(scenario, index)
+                for node in scenario.nodes.values():
+                    filled_markdown(node.text, row)
+                    for choice in node.choices:
+                        filled_markdown(choice.feedback, row)
+                    if node.end is not None:
+                        filled_markdown(node.end.debrief, row)
+
+    show_everything()
+    rendered = len(calls)
+    assert rendered > 512  # more than the 512 entries the cache used to hold
+    show_everything()
+    assert len(calls) == rendered
+    assert rendering._filled_html.cache.currsize < rendering.CACHED_CHARACTERS / 4
