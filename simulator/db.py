@@ -1,5 +1,6 @@
 """The database: engine, per-request session, SQLite pragmas and migrations."""
 
+import functools
 import inspect
 import sqlite3
 
@@ -29,6 +30,7 @@ def init_app(app):
     }
     db.init_app(app)
     drop_async_teardowns(app)
+    close_quietly_when_away(app)
     alembic.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
@@ -44,6 +46,32 @@ def drop_async_teardowns(app):
     """
     funcs = app.teardown_appcontext_funcs
     funcs[:] = [func for func in funcs if not inspect.iscoroutinefunction(func)]
+
+
+def close_quietly_when_away(app):
+    """Let the request's session close even if the database went away after the page.
+
+    Closing rolls back whatever is left; if the server stopped since the view's last
+    statement (a restart), that rollback fails. Raised from Flask's teardown, the error
+    would turn a page already made into a 500. The connection is dropped all the same, and
+    a warning logged.
+    """
+
+    def quietly(close):
+        @functools.wraps(close)
+        def closing(error):
+            try:
+                close(error)
+            except sa.exc.OperationalError:
+                app.logger.warning("The database went away as a request ended; page sent")
+
+        return closing
+
+    funcs = app.teardown_appcontext_funcs
+    funcs[:] = [
+        quietly(func) if func.__module__.startswith("flask_sqlalchemy_lite") else func
+        for func in funcs
+    ]
 
 
 def commit_keeping_loaded():

@@ -236,3 +236,39 @@ def test_a_form_whose_session_cannot_be_read_keeps_the_cookie(make_app, caplog):
     assert client.get_cookie("session").value == cookie
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert client.get("/account").status_code == 200  # still signed in
+
+
+def test_the_database_going_away_as_a_page_ends_still_sends_the_page(make_app, caplog):
+    """A restart between the view's last statement and the end of the request: closing the
+    request's session fails (its rollback meets the closed server), but the page already
+    made is sent (not a 500), with a warning in the log and no error."""
+    from sqlmodel import Session
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+    failing = []
+    original = Session.close
+
+    def close(self):
+        original(self)
+        if failing:
+            failing.pop()
+            raise OperationalError("ROLLBACK", {}, Exception("terminating connection"))
+
+    def view_then_restart():
+        db.session.exec(select(User)).all()
+        failing.append(True)  # the server goes as the request ends
+        return "made"
+
+    app.add_url_rule("/late", "late", public(view_then_restart))
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    Session.close = close
+    try:
+        response = client.get("/late")
+    finally:
+        Session.close = original
+    assert not failing, "the request's session was closed"
+    assert response.status_code == 200 and response.get_data(as_text=True) == "made"
+    assert "went away as a request ended" in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
