@@ -19,9 +19,10 @@ the token's SHA-256 (so a copy of the table opens no session), with its person a
   own database session (so on the connection its view goes on to use: no second
   connection, and no second pre-ping); a write only when the data changed or the session
   was last marked seen more than `TOUCH_EVERY` ago, through a connection of its own so
-  that the session's writes never commit a view's unfinished work. A new token and the end
-  of the old one are one transaction. Ended sessions are purged now and then as new ones
-  begin, and by `flask users purge-sessions`.
+  that the session's writes never commit a view's unfinished work (a sign-in, whose view
+  knows its own work, stores its new session in its own transaction: `sign_in`). A new
+  token and the end of the old one are one transaction. Ended sessions are purged now and
+  then as new ones begin, and by `flask users purge-sessions`.
 """
 
 import hashlib
@@ -128,7 +129,7 @@ class DatabaseSessions(SessionInterface):
                 response.delete_cookie(name, domain=self.get_cookie_domain(app))
             return
         try:
-            if session.stored:
+            if session.stored and not session.modified:
                 pass  # stored by the view, in its own transaction: the cookie is all that is left
             elif session.token is None:
                 session.token = secrets.token_urlsafe(32)
@@ -200,18 +201,23 @@ def assessment_ends(user_id, now):
 
 
 def begin_session(token, user_id, data, now, ending=None):
+    """Store a new session through a connection of its own (see `store_new`)."""
+    with db.engine.begin() as connection:
+        store_new(connection, token, user_id, data, now, ending)
+
+
+def store_new(connection, token, user_id, data, now, ending=None):
     """Store a new session, ending the token `ending` replaces (if any) in the same
     transaction, and now and then purging ended ones first."""
-    with db.engine.begin() as connection:
-        if ending is not None:
-            connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
-        if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
-            purge(connection, current_app, now)
-        connection.execute(
-            insert(WebSession).values(
-                id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
-            )
+    if ending is not None:
+        connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
+    if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
+        purge(connection, current_app, now)
+    connection.execute(
+        insert(WebSession).values(
+            id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
         )
+    )
 
 
 def sign_in(session, user_id):
@@ -226,17 +232,8 @@ def sign_in(session, user_id):
     ending, token = session.token, secrets.token_urlsafe(32)
     session.clear()
     session["user_id"] = user_id
-    connection = db.session.connection()
-    if ending is not None:
-        connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
-    if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
-        purge(connection, current_app, now)
     data = serializer.dumps(dict(session))
-    connection.execute(
-        insert(WebSession).values(
-            id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
-        )
-    )
+    store_new(db.session.connection(), token, user_id, data, now, ending)
     session.token, session.opened_user_id, session.seen_at = token, user_id, now
     session.stored, session.modified = True, False
 

@@ -273,3 +273,32 @@ def test_a_session_that_cannot_be_stored_still_sends_the_page(make_app, monkeypa
     assert response.status_code == 200 and "Could not store the session" in caplog.text
     monkeypatch.undo()
     assert client.get("/account").status_code == 200  # still signed in
+
+
+def test_a_session_begun_in_the_views_transaction_keeps_what_is_added_after(make_app):
+    """`sign_in` stores the new session with the view's own commit; anything the view puts
+    in the session afterwards (a notice, say) is stored too, under the new token."""
+    from flask import session
+
+    from simulator.web.auth import public
+
+    app = make_app()
+    user_id = gen_user(app)
+
+    def begin_then_add():
+        sessions.sign_in(session, user_id)
+        db.session.commit()
+        session["later"] = "kept"
+        return "ok"
+
+    def show():
+        return session.get("later", "lost")
+
+    app.add_url_rule("/begin", "begin", public(begin_then_add))
+    app.add_url_rule("/show", "show", public(show))
+    client = app.test_client()
+    assert client.get("/begin").status_code == 200
+    assert client.get("/show").get_data(as_text=True) == "kept"
+    assert client.get("/account").status_code == 200  # signed in as that person
+    with app.app_context():
+        assert len(db.session.exec(select(WebSession)).all()) == 1
