@@ -20,6 +20,7 @@ gunicorn are stopped, and their temporary folders removed, on any exit.
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import pwd
@@ -1111,7 +1112,26 @@ def hash_seconds(count=20):
         f"\nOne password hash (argon2-cffi, {HASH_PARAMETERS}): {seconds * 1000:.1f} ms, "
         f"median of {count}, in this process with the servers idle"
     )
+    cores = os.cpu_count() or 1
+    with multiprocessing.Pool(cores) as pool:
+        together = pool.map(hash_cpu_seconds, [(digest, count)] * cores)
+    print(
+        f"  for comparison, with {cores} processes hashing at once (as the storm's workers "
+        f"do): {statistics.median(together) * 1000:.1f} ms of CPU per hash, the median of "
+        "their means (Argon2 shares the memory bandwidth); the goal uses the idle figure"
+    )
     return seconds
+
+
+def hash_cpu_seconds(job):
+    """Return the mean CPU seconds of `count` checks of `digest` (run in a pool's process)."""
+    from simulator.accounts import hasher
+
+    digest, count = job
+    began = time.process_time()
+    for _ in range(count):
+        hasher.verify(digest, PASSWORD)
+    return (time.process_time() - began) / count
 
 
 def run_storm(stack, names, figures, runs):
