@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from . import engine, grades, outbox, records
-from .db import commit_keeping_loaded, db
+from .db import commit_keeping_loaded, db, hold
 from .library import scenario_for
 from .models import WITHOUT_BYTES, Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
@@ -74,7 +74,7 @@ def own_attempt(attempt_id):
     """Return the signed-in person's attempt, or 404 (someone else's is not revealed).
 
     Its version comes in the same statement (without its bytes), so that `progress_of`
-    finds it in the request's identity map; the attempt holds it there (`_version`).
+    finds it in the request's identity map.
     """
     statement = (
         select(Attempt, ScenarioVersion)
@@ -85,7 +85,8 @@ def own_attempt(attempt_id):
     found = db.session.exec(statement).first()
     if found is None or found[0].user_id != g.user.id:
         abort(404)
-    attempt, attempt._version = found
+    attempt, version = found
+    hold(version)
     return attempt
 
 

@@ -5,6 +5,7 @@ import inspect
 import sqlite3
 
 import sqlalchemy as sa
+from flask import g
 from flask_alembic import Alembic
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlmodel import Session, SQLModel
@@ -72,6 +73,16 @@ def close_quietly_when_away(app):
         quietly(func) if func.__module__.startswith("flask_sqlalchemy_lite") else func
         for func in funcs
     ]
+
+
+def hold(*objects):
+    """Keep objects loaded for later in the request alive until it ends.
+
+    The session's identity map holds its objects weakly, so an object read ahead (the
+    signed-in person read with the session, an attempt's version read with the attempt)
+    would be dropped at once, and the `get` that wants it would read it again.
+    """
+    g.setdefault("held_objects", []).extend(objects)
 
 
 def commit_keeping_loaded():

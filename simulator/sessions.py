@@ -38,7 +38,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import CallbackDict
 
-from .db import db
+from .db import db, hold
 from .models import Attempt, User, WebSession, utcnow
 
 TOUCH_EVERY = timedelta(minutes=1)
@@ -49,9 +49,7 @@ serializer = TaggedJSONSerializer()
 class ServerSession(CallbackDict, SessionMixin):
     """A session whose data lives in the database, under the hash of its cookie's token."""
 
-    def __init__(
-        self, data=None, token=None, user_id=None, seen_at=None, unread=None, person=None
-    ):
+    def __init__(self, data=None, token=None, user_id=None, seen_at=None, unread=None):
         def changed(_self):
             self.modified = True
 
@@ -65,17 +63,13 @@ class ServerSession(CallbackDict, SessionMixin):
         self.unread = unread
         # Stored during the request (`sign_in`): only the cookie is left for save_session.
         self.stored = False
-        # The person read with the session. Held here because the identity map holds its
-        # objects weakly: `load_user` then finds them there, with no statement of its own.
-        self.person = person
 
     def become(self, other):
         """Take another session's data and state in place (Flask holds on to this one)."""
         dict.clear(self)
         dict.update(self, other)
         names = (
-            "token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "person",
-            "stored",
+            "token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "stored",
         )  # fmt: skip
         for name in names:
             setattr(self, name, getattr(other, name))
@@ -111,7 +105,8 @@ class DatabaseSessions(SessionInterface):
         if row is None or ended(app, row, now):
             return ServerSession()
         data = serializer.loads(row.data) if row.data else {}
-        return ServerSession(data, token, row.user_id, row.last_seen_at, person=row.User)
+        hold(row.User)  # `load_user` finds the person without a statement of its own
+        return ServerSession(data, token, row.user_id, row.last_seen_at)
 
     def save_session(self, app, session, response):
         """Store the session's data (or end it, if cleared), and set or delete the cookie."""

@@ -80,11 +80,6 @@ def standing(username, address, now=None):
     return Standing(None if until is None else until - now, counted > 0)
 
 
-def wait_for(username, address, now=None):
-    """Return how long a sign-in must wait before it is tried, or None if it may go now."""
-    return standing(username, address, now).wait
-
-
 def delay(failures, free):
     """Return the wait after `failures` failures under a key that allows `free`, or None."""
     if failures <= free:

@@ -134,8 +134,8 @@ def test_a_username_guessed_from_everywhere_meets_its_ceiling(app):
         now = utcnow()
         for n in range(101):
             throttle.failed("ann", f"10.3.{n // 250}.{n % 250}", now=now)
-        assert throttle.wait_for("ann", "10.9.9.9", now) == timedelta(seconds=1)
-        assert throttle.wait_for("bob", "10.9.9.9", now) is None
+        assert throttle.standing("ann", "10.9.9.9", now).wait == timedelta(seconds=1)
+        assert throttle.standing("bob", "10.9.9.9", now).wait is None
 
 
 def test_every_failure_is_audited_and_an_admin_unlocks(app):
@@ -164,7 +164,7 @@ def test_the_unlock_command(app, runner):
     assert result.exit_code == 0, result.output
     assert "Cleared 2 sign-in throttle(s) for 'ann'." in result.output
     with app.app_context():
-        assert throttle.wait_for("ann", "10.0.0.1") is None
+        assert throttle.standing("ann", "10.0.0.1").wait is None
 
 
 def test_an_outdated_hash_is_upgraded_at_sign_in(app, monkeypatch):
