@@ -34,14 +34,22 @@ browser-deps:
 	@command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
 	@test -f $(VNU_JAR) || npm ci --no-audit --no-fund --silent
 
-# The whole suite on SQLite, then every database test (each test using the
+# The whole suite on SQLite, and every database test (each test using the
 # `database_url` fixture) again on a throwaway PostgreSQL cluster that the tests start
-# and stop themselves (tests/postgres.py). Both runs always run; either failing fails.
+# and stop themselves (tests/postgres.py). The two passes share nothing (each has its own
+# temporary folders, ports and cluster), so they run at once, one per core: the SQLite
+# pass prints as it goes, the PostgreSQL pass into $(PG_LOG), printed when both are done.
+# Both always run to the end; either failing fails.
+PG_LOG := .pytest-postgresql.log
 test: install browser-deps db-deps graph-deps
 	$(BIN)/ruff check simulator tests bench scripts
+	@echo "The PostgreSQL pass runs beside this one; its report follows this one's."
 	status=0; \
+	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser \
+		-p no:cacheprovider >$(PG_LOG) 2>&1 & postgres=$$!; \
 	$(BIN)/python -m pytest || status=1; \
-	SIMULATOR_TEST_DATABASE=postgresql $(BIN)/python -m pytest --ignore=tests/browser || status=1; \
+	wait $$postgres || status=1; \
+	echo; echo "=== The PostgreSQL pass ($(PG_LOG)) ==="; cat $(PG_LOG); \
 	exit $$status
 
 # PostgreSQL 15's server binaries (initdb, pg_ctl) for the database suite.
@@ -80,4 +88,4 @@ bench-report: install db-deps
 	$(BIN)/python bench/report.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis $(PG_LOG)
