@@ -1,6 +1,16 @@
 """With JavaScript on, htmx swaps only the play region; without it, whole pages work."""
 
-from helpers import BEST_PATH, csrf_token, play_through, start, take
+from helpers import (
+    BEST_PATH,
+    csrf_token,
+    doorstep,
+    gen_user,
+    play_through,
+    sign_in,
+    start,
+    take,
+    write_scenario,
+)
 
 HTMX = {"HX-Request": "true"}
 
@@ -35,14 +45,60 @@ def test_form_enhanced_with_htmx(signed_in):
     assert f'hx-post="{url}"' in page and 'hx-target="#play-region"' in page
 
 
-def test_post_from_htmx_redirects(signed_in):
-    """A successful post answers 303 for htmx too, so the browser loads the next screen."""
+def test_post_from_htmx_answers_with_the_feedback(signed_in):
+    """A decision posted by htmx is answered with its feedback region at once, with the
+    feedback's own address to show; that address shows the same feedback."""
     url = start(signed_in)
     response = take(signed_in, url, 0, "interpreter", headers=HTMX)
-    assert response.status_code == 303
-    follow = signed_in.get(response.headers["Location"], headers=HTMX)
-    assert follow.headers["HX-Push-Url"] == url + "/feedback/1"
-    assert "A good choice" in follow.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Push-Url"] == url + "/feedback/1"
+    assert page.startswith("<title>Feedback on decision 1: A call to a flat – Safe to Report")
+    assert "<html" not in page and "A good choice" in page
+    assert f'data-hx-get="{url}"' in page and "Continue" in page
+    again = signed_in.get(url + "/feedback/1", headers=HTMX).get_data(as_text=True)
+    assert again == page
+
+
+def test_post_from_htmx_answers_with_the_next_node(signed_in):
+    """A step with nothing to say is answered with the next node, marked shown, so the
+    time to decide counts from then; a second post of the same step records nothing."""
+    from simulator.db import db
+    from simulator.models import Attempt
+
+    url = start(signed_in)
+    take(signed_in, url, 0, "interpreter", headers=HTMX)
+    response = take(signed_in, url, 1, "continue", headers=HTMX)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["HX-Push-Url"] == url
+    assert page.startswith("<title>Step 3: A call to a flat") and 'name="step" value="2"' in page
+    with signed_in.application.app_context():
+        attempt = db.session.get(Attempt, int(url.rsplit("/", 1)[1]))
+        assert attempt.shown_step == 2 and attempt.shown_at is not None
+    repeat = take(signed_in, url, 1, "continue", headers=HTMX)
+    assert repeat.status_code == 303 and repeat.headers["Location"] == url
+
+
+def test_post_from_htmx_with_the_last_feedback_leads_to_the_debrief(signed_in):
+    """The final decision's feedback comes at once too, and leads on to the debrief."""
+    url = start(signed_in)
+    play_through(signed_in, url, BEST_PATH[:2])
+    last = take(signed_in, url, 2, "reassure", "She is at risk.", headers=HTMX)
+    assert last.status_code == 200 and last.headers["HX-Push-Url"] == url + "/feedback/3"
+    page = last.get_data(as_text=True)
+    assert "See your debrief" in page and f'data-hx-get="{url}/debrief"' in page
+
+
+def test_post_from_htmx_straight_to_the_debrief_redirects(scenarios_dir, make_app):
+    """A last choice with nothing to say leads to the debrief by a 303, as without htmx."""
+    write_scenario(scenarios_dir, text=doorstep().replace("        feedback: Safety first.\n", ""))
+    client = make_app().test_client()
+    gen_user(client.application)
+    assert sign_in(client).status_code == 303
+    url = start(client)
+    play_through(client, url, BEST_PATH[:2])
+    last = take(client, url, 2, "reassure", "She is at risk.", headers=HTMX)
+    assert last.status_code == 303 and last.headers["Location"] == url + "/debrief"
 
 
 def test_errors_swap_into_region(signed_in):

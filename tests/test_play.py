@@ -511,6 +511,23 @@ class TestStatements:
         again = start(signed_in, number=2)
         assert self.step_statements(app, signed_in, again, 0, "interpreter") == 5
 
+    def test_step_answered_in_place_for_htmx(self, app, signed_in):
+        """htmx's step is answered with what follows, from the rows the step already has:
+        feedback reads nothing more (the decision's six statements), and the next node
+        only marks itself shown (the step's four, and one update)."""
+        htmx = {"HX-Request": "true"}
+        url = start(signed_in)
+        form = {"step": "0", "choice": "interpreter", "csrf_token": csrf_token(signed_in)}
+        count, response = queries_in(app, lambda: signed_in.post(url, data=form, headers=htmx))
+        assert response.status_code == 200 and "A good choice" in response.get_data(as_text=True)
+        assert count == 6
+        form = {"step": "1", "choice": "continue", "csrf_token": csrf_token(signed_in)}
+        count, response = queries_in(app, lambda: signed_in.post(url, data=form, headers=htmx))
+        assert response.status_code == 200 and 'name="step" value="2"' in response.get_data(
+            as_text=True
+        )
+        assert count == 5
+
     def test_one_connection(self, app, signed_in):
         """The session store reads in the request's own transaction: one connection from
         the pool (one pre-ping) for the whole request."""

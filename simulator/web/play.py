@@ -17,7 +17,7 @@ from .. import analytics, assignments, attempts, cohorts, debrief, engine, libra
 from ..db import db
 from ..models import WITHOUT_BYTES, ScenarioVersion
 from ..rendering import LONDON, filled, filled_markdown
-from . import assessing, render_page
+from . import assessing, htmx, render_page
 from .assets import ONE_YEAR
 from .auth import ANY_ROLE, allow
 
@@ -390,7 +390,29 @@ def take_step(attempt_id):
         )
     except attempts.StepConflict:
         return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
-    return redirect(after_step(attempt, step, has_feedback(progress, choice)), 303)
+    following = after_step(attempt, step, has_feedback(progress, choice))
+    if htmx and following != url_for("play.debrief_page", attempt_id=attempt.id):
+        after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
+        return shown_in_place(after, following)
+    return redirect(following, 303)
+
+
+def shown_in_place(progress, address):
+    """Answer htmx's step with the region at `address`, sparing the redirect's request.
+
+    `address` is the feedback on the step just recorded, or the next node. The address
+    bar moves to it (HX-Push-Url), and it shows the same thing when reloaded or opened
+    without JavaScript. A debrief still follows a 303, as without JavaScript.
+    """
+    attempt = progress.attempt
+    if address == url_for("play.play", attempt_id=attempt.id):
+        attempts.mark_shown(progress)
+        page, _status = render_node(progress)
+    else:
+        page = feedback_page(progress, len(progress.steps))
+    response = current_app.make_response(page)
+    response.headers["HX-Push-Url"] = address
+    return response
 
 
 def has_feedback(progress, choice):
@@ -448,6 +470,12 @@ def feedback(attempt_id, number):
     progress = attempts.progress_of(attempt)
     if not 1 <= number <= len(progress.steps):
         abort(404)
+    return feedback_page(progress, number)
+
+
+def feedback_page(progress, number):
+    """Render the feedback on decision `number` of an attempt (or go on, if it was none)."""
+    attempt = progress.attempt
     decision = debrief.last_decision(
         progress.scenario,
         progress.steps[:number],
