@@ -11,6 +11,7 @@ sign-in's figure is the app's own work beside one hash.
 
     .venv/bin/python bench/profile_requests.py            # 30 attempts, 20 sign-ins
     .venv/bin/python bench/profile_requests.py --show     # and each kind's statements once
+    .venv/bin/python bench/profile_requests.py --htmx     # play as htmx does (JavaScript on)
 
 To compare with other code in the same sitting, put a copy of its `simulator/` (beside
 links to `templates`, `static`, `scenarios` and `migrations`) first on PYTHONPATH.
@@ -136,18 +137,26 @@ def sign_in(client, counter, username):
     assert response.status_code == 303, response.status_code
 
 
-def play(client, counter, key, number):
-    """Start attempt `number` at a scenario and play it to its end, taking the first choice."""
+def play(client, counter, key, number, htmx=False):
+    """Start attempt `number` at a scenario and play it to its end, taking the first choice.
+
+    With `htmx`, the node and the step are sent as htmx sends them (HX-Request): the node
+    comes as the play region, and a step is answered with what follows it at once (its
+    feedback, or the next node) where there is no debrief to go to.
+    """
+    headers = {"HX-Request": "true"} if htmx else {}
     page = client.get(f"/scenarios/{key}").get_data(as_text=True)
     form = {"number": str(number), "csrf_token": CSRF.search(page).group(1)}
     where = client.post(f"/scenarios/{key}/attempts", data=form).headers["Location"]
+    page = None  # the page at `where`, when a step's answer brought it
     while "/debrief" not in where:
         kind = "GET feedback" if "/feedback/" in where else "GET node"
-        response = counter.measure(kind, lambda url=where: client.get(url))
-        assert response.status_code == 200, (where, response.status_code)
-        page = response.get_data(as_text=True)
+        if page is None:
+            response = counter.measure(kind, lambda url=where: client.get(url, headers=headers))
+            assert response.status_code == 200, (where, response.status_code)
+            page = response.get_data(as_text=True)
         if kind == "GET feedback":
-            where = re.search(r'href="(/attempts/\d+(?:/debrief)?)"', page).group(1)
+            where, page = re.search(r'href="(/attempts/\d+(?:/debrief)?)"', page).group(1), None
             continue
         form = {
             "step": STEP.search(page).group(1),
@@ -156,10 +165,14 @@ def play(client, counter, key, number):
             "csrf_token": CSRF.search(page).group(1),
         }
         response = counter.measure(
-            "POST step", lambda url=where, form=form: client.post(url, data=form)
+            "POST step",
+            lambda url=where, form=form: client.post(url, data=form, headers=headers),
         )
+        if response.status_code == 200 and htmx:
+            where, page = response.headers["HX-Push-Url"], response.get_data(as_text=True)
+            continue
         assert response.status_code == 303, (where, response.status_code)
-        where = response.headers["Location"]
+        where, page = response.headers["Location"], None
 
 
 def main():
@@ -169,6 +182,9 @@ def main():
     parser.add_argument("--sign-ins", type=int, default=20)
     parser.add_argument(
         "--show", action="store_true", help="print the statements of each kind's longest request"
+    )
+    parser.add_argument(
+        "--htmx", action="store_true", help="play as a browser with JavaScript does (htmx)"
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the play path's requests to FILE"
@@ -196,11 +212,12 @@ def main():
         counter.seen.clear()
         with app.app_context():
             keys = sorted(v.scenario_key for v in offered_versions())
-        profiler = cProfile.Profile() if args.profile else None
+        # CPU time, so that waits on PostgreSQL (another process) do not count as the app's.
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         if profiler:
             profiler.enable()
         for n in range(args.attempts):
-            play(client, counter, keys[n % len(keys)], n // len(keys) + 1)
+            play(client, counter, keys[n % len(keys)], n // len(keys) + 1, args.htmx)
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)

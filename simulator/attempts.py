@@ -239,8 +239,12 @@ def record_event(attempt, state, reason, actor_id, now):
     )
 
 
-def record_step(progress, choice, rationale, now=None):
-    """Append the next step to the log, judged, finishing the attempt at an ending."""
+def record_step(progress, choice, rationale, *, shows_next=False, now=None):
+    """Append the next step to the log, judged, finishing the attempt at an ending.
+
+    With `shows_next`, the node that follows is shown as the step is recorded (htmx's
+    answer brings it at once), so it is marked shown in the same commit (`mark_shown`).
+    """
     now = now or utcnow()
     attempt = progress.attempt
     choice_ids = [*progress.choice_ids, choice.id]
@@ -263,6 +267,8 @@ def record_step(progress, choice, rationale, now=None):
     db.session.add(attempt)
     outbox.decision_taken(progress, step, choice)
     finish_if_ended(progress, [*progress.steps, step], now)
+    if shows_next and attempt.finished_at is None:
+        attempt.shown_step, attempt.shown_at = step.step_number + 1, now
     commit_or_conflict()
     return step
 

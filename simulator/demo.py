@@ -204,7 +204,7 @@ def sit_assessment(report, person, assignment, version, manner, rng, now):
         attempt.late = attempt.late or assessments.phase(attempt, moment) == "grace"
         written = rng.choice(RATIONALES.get(chooser.verdict, RATIONALES["good"]))
         rationale = attempts.clean_rationale(node, written)
-        step = attempts.record_step(progress, choice, rationale, moment)
+        step = attempts.record_step(progress, choice, rationale, now=moment)
         progress = attempts.Progress(attempt, progress.version, [*progress.steps, step])
         report.steps += 1
     if attempt.finished_at is None:  # ran out of time: closed by the clock, as cron would

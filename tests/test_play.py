@@ -514,7 +514,7 @@ class TestStatements:
     def test_step_answered_in_place_for_htmx(self, app, signed_in):
         """htmx's step is answered with what follows, from the rows the step already has:
         feedback reads nothing more (the decision's six statements), and the next node
-        only marks itself shown (the step's four, and one update)."""
+        is marked shown with the step, in its one commit (the step's four)."""
         htmx = {"HX-Request": "true"}
         url = start(signed_in)
         form = {"step": "0", "choice": "interpreter", "csrf_token": csrf_token(signed_in)}
@@ -526,7 +526,7 @@ class TestStatements:
         assert response.status_code == 200 and 'name="step" value="2"' in response.get_data(
             as_text=True
         )
-        assert count == 5
+        assert count == 4
 
     def test_one_connection(self, app, signed_in):
         """The session store reads in the request's own transaction: one connection from

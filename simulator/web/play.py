@@ -384,13 +384,19 @@ def take_step(attempt_id):
     if errors:
         return render_node(progress, errors, choice_id, rationale, status=422)
     choice = offered[choice_id]
+    feedback = has_feedback(progress, choice)
+    # htmx is answered with the next node at once, so it is shown as the step is recorded.
+    shows_next = bool(htmx) and not to_feedback(attempt, progress.node.kind, feedback)
     try:
         step = attempts.record_step(
-            progress, choice, attempts.clean_rationale(progress.node, rationale)
+            progress,
+            choice,
+            attempts.clean_rationale(progress.node, rationale),
+            shows_next=shows_next,
         )
     except attempts.StepConflict:
         return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
-    following = after_step(attempt, step, has_feedback(progress, choice))
+    following = after_step(attempt, step, feedback)
     if htmx and following != url_for("play.debrief_page", attempt_id=attempt.id):
         after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
         return shown_in_place(after, following)
@@ -406,7 +412,7 @@ def shown_in_place(progress, address):
     """
     attempt = progress.attempt
     if address == url_for("play.play", attempt_id=attempt.id):
-        attempts.mark_shown(progress)
+        attempts.mark_shown(progress)  # done already, with the step (see take_step)
         page, _status = render_node(progress)
     else:
         page = feedback_page(progress, len(progress.steps))
@@ -438,9 +444,14 @@ def step_errors(node, choice_id, rationale):
     return errors
 
 
+def to_feedback(attempt, kind, feedback=True):
+    """Say whether a step at a node of this kind leads to its feedback page."""
+    return kind == "decision" and feedback and assessing.feedback_during(attempt)
+
+
 def after_step(attempt, step, feedback=True):
     """Return where to go once a step is recorded."""
-    if step.is_decision and feedback and assessing.feedback_during(attempt):
+    if to_feedback(attempt, "decision" if step.is_decision else "step", feedback):
         return url_for("play.feedback", attempt_id=attempt.id, number=step.step_number + 1)
     if attempt.finished_at is not None:
         return url_for("play.debrief_page", attempt_id=attempt.id)

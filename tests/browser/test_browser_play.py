@@ -51,13 +51,17 @@ def test_play_to_the_debrief_without_javascript(page_without_js, trainee):
 
 def test_htmx_swaps_only_the_play_region_and_focuses_its_heading(page, trainee):
     """With JavaScript, a choice replaces the play region in place, updates the URL and
-    moves focus to the new heading."""
+    moves focus to the new heading. The choice's post alone brings its feedback: one
+    request, no redirect to follow."""
     sign_in(page, trainee)
     open_briefing(page)
     start(page)
     page.evaluate("window.notReloaded = true")
+    sent = []
+    page.on("request", lambda request: sent.append((request.method, request.url)))
     choose(page, FIRST_CHOICE)
     expect(page).to_have_url(re.compile(r"/attempts/\d+/feedback/1$"))
+    assert [method for method, url in sent if "/attempts/" in url] == ["POST"]
     expect(page.get_by_role("heading", level=1)).to_be_focused()
     expect(page).to_have_title(f"Feedback on decision 1: {SCENARIO} – Safe to Report")
     assert page.evaluate("window.notReloaded") is True
