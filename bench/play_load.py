@@ -96,7 +96,8 @@ class Stats:
     double_starts: int = 0
     # (monotonic time at the answer, kind, outcome, seconds or None): for fault windows.
     events: list = field(default_factory=list)
-    # (attempt id, step number) of every step POST answered 303: it must be in the log.
+    # (attempt id, step number) of every step POST answered 303 (or, for htmx, 200 with
+    # what follows): it must be in the log.
     acknowledged: list = field(default_factory=list)
     # (monotonic time, got through) for each request sent again after a 503's Retry-After.
     retries: list = field(default_factory=list)
@@ -826,8 +827,8 @@ def server_env(database_url):
 def verify(env, double_submits, acknowledged=()):
     """Check every step log and stored result in the database; return the failures.
 
-    `acknowledged` holds the (attempt id, step number) of every step POST answered 303:
-    each must be in its attempt's log, or it was lost.
+    `acknowledged` holds the (attempt id, step number) of every step POST answered 303 (or
+    200, for htmx): each must be in its attempt's log, or it was lost.
     """
     from sqlmodel import func, select
 
@@ -981,7 +982,7 @@ def report_checks(failures, totals, log_problems, results, acknowledged=0, fault
         f"{len(failures['duplicated'])}, mismatched results {len(failures['stored result'])}"
     )
     checks = [
-        ("every step answered 303 is in its log (0 lost)", failures["lost"]),
+        ("every step answered 303 (or 200 for htmx) is in its log (0 lost)", failures["lost"]),
         ("step numbers 0..n-1, no gaps or duplicates", failures["step numbers"]),
         ("every log a legal path through its version", failures["legal path"]),
         ("finished exactly when the log reaches an ending", failures["finished at an ending"]),
