@@ -1147,7 +1147,7 @@ def hash_seconds(count=20):
         f"median of {count}, in this process with the servers idle"
     )
     cores = os.cpu_count() or 1
-    with multiprocessing.Pool(cores) as pool:
+    with multiprocessing.Pool(cores, initializer=default_signals) as pool:
         together = pool.map(hash_cpu_seconds, [(digest, count)] * cores)
     print(
         f"  for comparison, with {cores} processes hashing at once (as the storm's workers "
@@ -1155,6 +1155,12 @@ def hash_seconds(count=20):
         "their means (Argon2 shares the memory bandwidth); the goal uses the idle figure"
     )
     return seconds
+
+
+def default_signals():
+    """In a pool's process: let the pool's SIGTERM end it quietly (not `stop_on_signal`)."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def hash_cpu_seconds(job):
