@@ -386,7 +386,8 @@ def take_step(attempt_id):
     choice = offered[choice_id]
     feedback = has_feedback(progress, choice)
     # htmx is answered with the next node at once, so it is shown as the step is recorded.
-    shows_next = bool(htmx) and not to_feedback(attempt, progress.node.kind, feedback)
+    decision = progress.node.kind == "decision"
+    shows_next = bool(htmx) and not to_feedback(attempt, decision, feedback)
     try:
         step = attempts.record_step(
             progress,
@@ -412,8 +413,7 @@ def shown_in_place(progress, address):
     """
     attempt = progress.attempt
     if address == url_for("play.play", attempt_id=attempt.id):
-        attempts.mark_shown(progress)  # done already, with the step (see take_step)
-        page, _status = render_node(progress)
+        page, _status = render_node(progress)  # marked shown with the step (`shows_next`)
     else:
         page = feedback_page(progress, len(progress.steps))
     response = current_app.make_response(page)
@@ -444,14 +444,15 @@ def step_errors(node, choice_id, rationale):
     return errors
 
 
-def to_feedback(attempt, kind, feedback=True):
-    """Say whether a step at a node of this kind leads to its feedback page."""
-    return kind == "decision" and feedback and assessing.feedback_during(attempt)
+def to_feedback(attempt, decision, feedback=True):
+    """Say whether a step leads to its feedback page: a decision's, with something to say,
+    while the attempt's mode gives feedback as it goes."""
+    return decision and feedback and assessing.feedback_during(attempt)
 
 
 def after_step(attempt, step, feedback=True):
     """Return where to go once a step is recorded."""
-    if to_feedback(attempt, "decision" if step.is_decision else "step", feedback):
+    if to_feedback(attempt, step.is_decision, feedback):
         return url_for("play.feedback", attempt_id=attempt.id, number=step.step_number + 1)
     if attempt.finished_at is not None:
         return url_for("play.debrief_page", attempt_id=attempt.id)
