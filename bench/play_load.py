@@ -6,7 +6,8 @@ worker count starts `gunicorn wsgi:app` on a free 127.0.0.1 port and runs C conc
 trainees who sign in and play the bundled scenarios from start to debrief, sometimes
 pressing Start or posting a step twice at once. Then the deploy stack (nginx and gunicorn
 with deploy/gunicorn.conf.py) is measured against a minimal baseline app on the same
-stack and database (bench/baseline_app.py), under a storm of 200 simultaneous sign-ins,
+stack and database (bench/baseline_app.py), its trainees playing with JavaScript (as htmx
+sends the play form) and without, under a storm of 200 simultaneous sign-ins,
 with 200 trainees who think between actions, and while a worker is killed and PostgreSQL
 restarted. Afterwards it checks the step logs, attempt numbers and stored results in
 PostgreSQL with the app's own code. Only 127.0.0.1 is ever contacted; the cluster and
