@@ -279,19 +279,18 @@ class Trainee:
         """Post a random offered choice (sometimes twice at once), then load what follows."""
         form = step_form(html, self.rng)
         step = (attempt_number(path), int(form["step"]))
+        response = None
         if self.rng.random() < DOUBLE_SUBMIT_RATE:
             location, _ = self.post_twice("POST step", path, form, step_form(html, self.rng))
             with self.stats.lock:
                 self.stats.double_submits.append(step)
         else:
             response = self.call("POST step", "POST", path, form, headers=self.htmx)
-            if response.status_code == 200 and self.htmx:  # what follows, in place
-                with self.stats.lock:
-                    self.stats.acknowledged.append(step)
-                return local_path(response.headers["HX-Push-Url"]), response.text
-            location = response.headers["Location"]
+            location = response.headers.get("Location")
         with self.stats.lock:
             self.stats.acknowledged.append(step)
+        if location is None:  # htmx's answer: what follows, in place (200, HX-Push-Url)
+            return local_path(response.headers["HX-Push-Url"]), response.text
         return self.get_page(local_path(location), self.htmx)
 
     def post_twice(self, kind, path, first, second):

@@ -385,9 +385,9 @@ def take_step(attempt_id):
         return render_node(progress, errors, choice_id, rationale, status=422)
     choice = offered[choice_id]
     feedback = has_feedback(progress, choice)
+    to_feedback_page = to_feedback(attempt, progress.node.kind == "decision", feedback)
     # htmx is answered with the next node at once, so it is shown as the step is recorded.
-    decision = progress.node.kind == "decision"
-    shows_next = bool(htmx) and not to_feedback(attempt, decision, feedback)
+    shows_next = bool(htmx) and not to_feedback_page
     try:
         step = attempts.record_step(
             progress,
@@ -398,24 +398,24 @@ def take_step(attempt_id):
     except attempts.StepConflict:
         return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
     following = after_step(attempt, step, feedback)
-    if htmx and following != url_for("play.debrief_page", attempt_id=attempt.id):
+    if htmx and (to_feedback_page or attempt.finished_at is None):
         after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
-        return shown_in_place(after, following)
+        if to_feedback_page:
+            page = feedback_page(after, len(after.steps))
+        else:
+            page, _status = render_node(after)  # marked shown with the step (`shows_next`)
+        return shown_in_place(page, following)
     return redirect(following, 303)
 
 
-def shown_in_place(progress, address):
-    """Answer htmx's step with the region at `address`, sparing the redirect's request.
+def shown_in_place(page, address):
+    """Answer htmx's step with what follows it (`page`, the region at `address`: the
+    feedback on the step, or the next node), sparing the redirect's request.
 
-    `address` is the feedback on the step just recorded, or the next node. The address
-    bar moves to it (HX-Push-Url), and it shows the same thing when reloaded or opened
-    without JavaScript. A debrief still follows a 303, as without JavaScript.
+    The address bar moves to `address` (HX-Push-Url), which shows the same thing when
+    reloaded or opened without JavaScript. A debrief still follows a 303, as without
+    JavaScript.
     """
-    attempt = progress.attempt
-    if address == url_for("play.play", attempt_id=attempt.id):
-        page, _status = render_node(progress)  # marked shown with the step (`shows_next`)
-    else:
-        page = feedback_page(progress, len(progress.steps))
     response = current_app.make_response(page)
     response.headers["HX-Push-Url"] = address
     return response
