@@ -7,8 +7,9 @@ trainees who sign in and play the bundled scenarios from start to debrief, somet
 pressing Start or posting a step twice at once. Then the deploy stack (nginx and gunicorn
 with deploy/gunicorn.conf.py) is measured against a minimal baseline app on the same
 stack and database (bench/baseline_app.py), its trainees playing with JavaScript (as htmx
-sends the play form) and without, under a storm of 200 simultaneous sign-ins,
-with 200 trainees who think between actions, and while a worker is killed and PostgreSQL
+sends the play form) and without, under storms of 200 simultaneous sign-ins (three,
+each timed against its own hash time, the median counted; one with --quick), with 200
+trainees who think between actions, and while a worker is killed and PostgreSQL
 restarted. Afterwards it checks the step logs, attempt numbers and stored results in
 PostgreSQL with the app's own code. Only 127.0.0.1 is ever contacted; the cluster and
 gunicorn are stopped, and their temporary folders removed, on any exit.
@@ -1011,6 +1012,10 @@ class DeployPlan:
     round_seconds: float
     think_seconds: float
     storm: int = 200  # simultaneous sign-ins, then as many trainees with think time
+    # Storms, each of `storm` accounts of its own and timed against its own hash time; the
+    # median storm's figure counts. One storm is 4-6 s on a machine whose speed moves by a
+    # third within a minute, so one alone says more about the moment than about the app.
+    storms: int = 3
     fault_seconds: float = 36
     kill_at: float = 5  # seconds into the fault run: kill -9 one worker
     restart_at: float = 20  # restart PostgreSQL
@@ -1021,7 +1026,9 @@ class DeployPlan:
 def deploy_plan(quick, think_seconds=None):
     """Return the deploy stack's plan for a full or a quick run."""
     if quick:
-        plan = DeployPlan(clients=8, rounds=1, round_seconds=5, think_seconds=30, warmup=4)
+        plan = DeployPlan(
+            clients=8, rounds=1, round_seconds=5, think_seconds=30, warmup=4, storms=1
+        )
     else:
         plan = DeployPlan(clients=16, rounds=2, round_seconds=10, think_seconds=120)
     if think_seconds:
@@ -1050,9 +1057,12 @@ def bench_deploy(cluster, env, folder, keys, usernames, storm_names, plan):
         attempt_ids = baseline_attempts(cluster, plan.clients)
         run_baseline(baseline.base, attempt_ids, plan.clients, 2, Stats(), -1)
         figures["ratio"] = run_ratio(app, baseline, attempt_ids, usernames, keys, plan, runs)
-        before = hash_times()
-        trainees = run_storm(app, storm_names, figures, runs)
-        figures["hash"] = hash_seconds(before, hash_times())
+        figures["storms"] = []
+        for names in storm_names:  # the last storm's trainees then think
+            before = hash_times()
+            trainees = run_storm(app, names, figures, runs)
+            figures["storms"][-1]["hash"] = hash_seconds(before, hash_times())
+        figures["storm"] = median_storm(figures["storms"])
         run_think(app, trainees, keys, plan, figures, runs)
         figures["faults"] = run_faults(app, cluster, usernames[: plan.clients], keys, plan)
     finally:
@@ -1192,6 +1202,17 @@ def hash_cpu_seconds(job):
     return (time.process_time() - began) / count
 
 
+def storm_ratio(storm):
+    """Return a storm's cleared time over its bound's unit: 200 hashes divided by the cores."""
+    return storm["cleared"] / (storm["count"] * storm["hash"] / (os.cpu_count() or 1))
+
+
+def median_storm(storms):
+    """Return the storm whose ratio is the median (the higher middle one, if they are even)."""
+    ordered = sorted(storms, key=storm_ratio)
+    return ordered[len(ordered) // 2]
+
+
 def run_storm(stack, names, figures, runs):
     """Sign in one trainee per name all at once; return the trainees, signed in.
 
@@ -1223,9 +1244,11 @@ def run_storm(stack, names, figures, runs):
         take_cookie(trainee.http.cookies, *cookie)
         trainee.signed_in = True
     signed_in = sum(trainee.signed_in for trainee in trainees)
-    print_table(f"{len(names)} simultaneous sign-ins (distinct accounts)", stats, cleared, cpu)
+    number = len(figures["storms"]) + 1
+    title = f"Storm {number}: {len(names)} simultaneous sign-ins (distinct accounts)"
+    print_table(title, stats, cleared, cpu)
     print(f"  cleared in {cleared:.2f} s; {signed_in} of {len(names)} signed in")
-    figures["storm"] = {"cleared": cleared, "signed in": signed_in, "count": len(names)}
+    figures["storms"].append({"cleared": cleared, "signed in": signed_in, "count": len(names)})
     runs.append((stack.workers, "sign-in forms", len(names), forms_stats, cleared))
     runs.append((stack.workers, "sign-in storm", len(names), stats, cleared))
     return trainees
@@ -1473,10 +1496,11 @@ def report_goals(figures, clients):
     plain = figures["ratio"]["app without JavaScript"][0]
     ratio = app / baseline if baseline else 0.0
     plain_ratio = plain / baseline if baseline else 0.0
-    think, storm = figures["think"], figures["storm"]
+    think, storm, storms = figures["think"], figures["storm"], figures["storms"]
     cores, count = os.cpu_count(), storm["count"]
-    bound = 1.5 * count * figures["hash"] / cores
-    all_in = storm["signed in"] == count
+    bound = 1.5 * count * storm["hash"] / cores
+    all_in = all(each["signed in"] == each["count"] for each in storms)
+    every = ", ".join(f"{storm_ratio(each):.2f}" for each in storms)
     rows = [
         (
             f"step POSTs/s, the app (JavaScript on, as Chromium plays) / the baseline "
@@ -1502,9 +1526,10 @@ def report_goals(figures, clients):
             False,
         ),
         (
-            f"{count} simultaneous sign-ins cleared",
-            f"{storm['cleared']:.2f} s" + ("" if all_in else f" ({storm['signed in']} signed in)"),
-            f"<= 1.5 x {count} x {figures['hash'] * 1000:.1f} ms / {cores} cores = {bound:.2f} s",
+            f"{count} simultaneous sign-ins cleared, the median of {len(storms)} storm(s)",
+            f"{storm['cleared']:.2f} s, {storm_ratio(storm):.2f} x its unit (each storm: {every})"
+            + ("" if all_in else "; not everyone signed in"),
+            f"<= 1.5 x {count} x {storm['hash'] * 1000:.1f} ms / {cores} cores = {bound:.2f} s",
             storm["cleared"] <= bound and all_in,
             True,
         ),
@@ -1566,7 +1591,10 @@ def main(argv=None):
     deploy = deploy_plan(args.quick, args.think_seconds)
     most = max(max(max(c) for _, c in plan), deploy.clients)
     usernames = [f"load-trainee-{n}" for n in range(most)]
-    storm_names = [f"storm-trainee-{n}" for n in range(deploy.storm)]
+    storm_names = [
+        [f"storm-{number}-trainee-{n}" for n in range(deploy.storm)]
+        for number in range(deploy.storms)
+    ]
     print(
         "Play load benchmark: gunicorn (sync workers), then nginx in front of it "
         "(deploy/), + PostgreSQL 15, all on 127.0.0.1"
@@ -1581,9 +1609,10 @@ def main(argv=None):
     try:
         cluster.start()
         env = server_env(cluster.create_database("bench"))
-        keys = prepare_database(cluster, env, usernames, storm_names)
+        keys = prepare_database(cluster, env, usernames, [n for ns in storm_names for n in ns])
         print(
-            f"{len(keys)} scenarios, {len(usernames)} + {len(storm_names)} trainees, "
+            f"{len(keys)} scenarios, {len(usernames)} + {len(storm_names)} x {deploy.storm} "
+            "trainees, "
             f"{seconds:g} s per run"
         )
         if not args.deploy_only:
