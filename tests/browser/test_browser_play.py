@@ -15,6 +15,7 @@ from journeys import (
     SECOND_OPTIONS,
     carry_on,
     choose,
+    continue_step,
     finish,
     heading,
     open_briefing,
@@ -258,3 +259,17 @@ def test_the_reason_box_counts_down_as_you_type(page, trainee):
     page.get_by_label("Why did you choose this?").press_sequentially(REASON)
     remaining = f"You have {5000 - len(REASON):,} characters remaining"
     expect(page.locator(".govuk-character-count__status")).to_have_text(remaining)
+
+
+def test_a_failed_debrief_focuses_its_heading_not_the_sharing_banner(page, trainee):
+    """After a sharing failure, See your debrief moves focus to the ending's heading, so a
+    screen reader reads the ending and the result before the red banner below them."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, "Run her name through immigration systems first.")
+    carry_on(page)
+    continue_step(page)
+    choose(page, SECOND_CHOICE)
+    carry_on(page, "See your debrief")
+    expect(heading(page, ENDING)).to_be_focused()

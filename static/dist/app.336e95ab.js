@@ -62,10 +62,11 @@ document.addEventListener("htmx:afterSettle", (event) => {
   if (region.querySelector(".govuk-error-summary")) {
     return;
   }
-  // A notice (such as "nothing was recorded") comes before the heading: start there, so
-  // that it is read first and the heading follows.
+  // A notice about what just happened (such as "nothing was recorded") comes before the
+  // heading: start there, so that it is read first and the heading follows. Other banners,
+  // such as the debrief's "Critical criterion not met", are content read in their place.
   const target =
-    region.querySelector(".govuk-notification-banner") ||
+    region.querySelector("[data-app-notice]") ||
     (region.matches("h1") ? region : region.querySelector("h1"));
   if (target) {
     target.setAttribute("tabindex", "-1");
