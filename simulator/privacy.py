@@ -52,8 +52,9 @@ from datetime import timedelta
 
 from sqlalchemy import JSON, delete, func, or_, select, update
 
-from . import assessments, records, sessions, throttle
+from . import assessments, audit, records, sessions, throttle
 from .administration import erased_username
+from .counting import plural
 from .db import db
 from .models import (
     AssessmentOverride,
@@ -249,13 +250,20 @@ def erase(actor, person, reason):
     old_username, person_id = person.username, person.id
     names = Names(person, erased_username(person))
     db.session.expunge(person)  # changed below in SQL; the session must not write it back
-    why = f"erasure of account {person_id}: {names.replaced(reason.strip(), typed_by_them=True)}"
-    with records.unlocked(why, actor):
+    said = names.replaced(reason.strip(), typed_by_them=True)
+    with records.unlocked(f"erasure of account {person_id}: {said}", actor):
         pseudonymise_account(person_id, names.pseudonym)
         remove_text_about(person_id, names.pseudonym)
         rename_in_audit_log(person_id, old_username, names.pseudonym)
         replace_names(person_id, names)
         db.session.execute(delete(SignInThrottle).where(throttled_as(old_username)))
+        # The account's own entry, after the renaming: it names the pseudonym alone.
+        audit.record(
+            actor,
+            "account.erase",
+            (User.__tablename__, person_id),
+            f"Erased account {person_id}, now {names.pseudonym!r}: {said}",
+        )
     sessions.end_sessions(person_id)
     return db.session.get(User, person_id)
 
@@ -375,4 +383,11 @@ def purge_practice(days, actor=None, now=None):
             for table in (RationaleMark, AttemptEvent, AttemptStep):
                 db.session.execute(delete(table).where(table.attempt_id.in_(batch)))
             db.session.execute(delete(Attempt).where(Attempt.id.in_(batch)))
+        audit.record(
+            actor,
+            "practice.purge",
+            ("attempts", None),
+            f"Deleted {plural(len(ids), 'free-practice attempt')} begun before "
+            f"{cutoff:%Y-%m-%d %H:%M} UTC (kept for {days} days)",
+        )
     return len(ids)

@@ -1,7 +1,16 @@
 """The admin's account pages: finding, creating, importing, resetting, roles, disabling."""
 
 import pytest
-from helpers import PASSWORD, client_of, gen_cohort, gen_user, post, sign_in, text_of
+from helpers import (
+    PASSWORD,
+    client_of,
+    csrf_token,
+    gen_cohort,
+    gen_user,
+    post,
+    sign_in,
+    text_of,
+)
 from sqlmodel import select
 
 from simulator import accounts
@@ -211,9 +220,41 @@ def test_unlocking_clears_failed_sign_ins(app, database_url):
     for _ in range(6):
         sign_in(app.test_client(), "trainee", "wrong password")
     assert sign_in(app.test_client(), "trainee").status_code == 429
-    assert post(admin, f"/admin/accounts/{person_id}/unlock").status_code == 303
+    response = admin.post(
+        f"/admin/accounts/{person_id}/unlock",
+        data={"csrf_token": csrf_token(admin, f"/admin/accounts/{person_id}")},
+        follow_redirects=True,
+    )
+    assert "failed sign-ins are cleared: they can sign in now" in text_of(response)
     assert sign_in(app.test_client(), "trainee").status_code == 303
     assert "sign_in.unlock" in actions(app)
+
+
+def test_unlocking_says_when_there_was_nothing_to_clear(app, database_url):
+    """No failed sign-ins: the admin is told so, not that 0 waits were cleared."""
+    admin = admin_client(app)
+    person_id = gen_user(app, "trainee")
+    response = admin.post(
+        f"/admin/accounts/{person_id}/unlock",
+        data={"csrf_token": csrf_token(admin, f"/admin/accounts/{person_id}")},
+        follow_redirects=True,
+    )
+    assert "had no failed sign-ins to clear" in text_of(response)
+    assert "Cleared 0" not in text_of(response)
+
+
+@pytest.mark.parametrize(
+    ("role", "said"), [("admin", "is now an admin"), ("trainer", "is now a trainer")]
+)
+def test_a_role_change_is_announced_in_plain_english(app, database_url, role, said):
+    admin = admin_client(app)
+    person_id = gen_user(app, "trainee")
+    response = admin.post(
+        f"/admin/accounts/{person_id}/role",
+        data={"role": role, "csrf_token": csrf_token(admin, f"/admin/accounts/{person_id}")},
+        follow_redirects=True,
+    )
+    assert said in text_of(response)
 
 
 def test_admins_see_the_accounts_link_and_others_do_not(app, database_url):

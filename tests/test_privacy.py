@@ -150,6 +150,27 @@ def test_retention_deletes_only_old_free_practice(app, database_url):
         assert records.open_unlocks() == 0
     assert kept == {recent, assigned} and left == []
     assert verdicts(app) == [chain.VERIFIED, chain.VERIFIED]
+    with app.app_context():
+        entry = db.session.exec(
+            select(AuditEntry).where(AuditEntry.action == "practice.purge")
+        ).one()
+    assert entry.summary.startswith("Deleted 1 free-practice attempt begun before ")
+
+
+def test_erasure_has_an_entry_of_its_own_against_the_account(app, database_url):
+    """The account's audit history says it was erased, under its pseudonym alone."""
+    admin, trainee_id = world(app)
+    post(admin, f"/admin/accounts/{trainee_id}/erase", {"reason": "Request 42 from trainee"})
+    with app.app_context():
+        entry = db.session.exec(
+            select(AuditEntry).where(AuditEntry.action == "account.erase")
+        ).one()
+        admin_id = accounts.find_user("admin").id
+    assert (entry.target_type, entry.target_id, entry.actor_id) == ("users", trainee_id, admin_id)
+    assert f"'erased-{trainee_id}'" in entry.summary
+    assert "Request 42" in entry.summary
+    assert "trainee" not in entry.summary.replace(f"erased-{trainee_id}", "")
+    assert f"Erased account {trainee_id}, now" in text_of(admin.get("/train/audit"))
 
 
 def test_retention_refuses_fewer_than_thirty_days(app, database_url):

@@ -176,7 +176,8 @@ def change_role(user_id):
     except administration.Refused as error:
         return refused(user_id, "role", str(error))
     if changed:
-        flash(f"{person.name} is now a {person.role}. They must sign in again.", "success")
+        article = "an" if person.role[0] in "aeiou" else "a"
+        flash(f"{person.name} is now {article} {person.role}. They must sign in again.", "success")
     if person.id == g.user.id:
         return redirect(url_for("auth.login"), 303)
     return redirect(url_for("admin.account", user_id=user_id), 303)
@@ -213,8 +214,10 @@ def enable(user_id):
 def unlock(user_id):
     """Clear an account's failed sign-ins, so that it need not wait."""
     person = account_of(user_id)
-    cleared = throttle.unlock(g.user, person.username)
-    flash(f"Cleared {cleared} sign-in wait(s) for {person.name}.", "success")
+    if throttle.unlock(g.user, person.username):
+        flash(f"{person.name}’s failed sign-ins are cleared: they can sign in now.", "success")
+    else:
+        flash(f"{person.name} had no failed sign-ins to clear.", "info")
     return redirect(url_for("admin.account", user_id=user_id), 303)
 
 
