@@ -140,7 +140,23 @@ def test_yaml_syntax_error_is_explained_in_words(trainer):
 def test_upload_without_a_file_says_so(trainer):
     """Pressing Upload with no file asks for one."""
     response = post(trainer, "/library/upload", {}, token_from="/library/upload")
+    assert response.status_code == 422
     assert "Choose a scenario file" in text_of(response)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "told"),
+    [
+        ("door.yaml", b"", "is empty"),
+        ("door.zip", b"PK\x03\x04 not really a zip", "door.zip"),
+        ("door.png", b"\x89PNG\r\n\x1a\n" + bytes(16), "is a PNG picture, not a scenario"),
+    ],
+)
+def test_a_refused_file_is_a_422_with_the_reason(trainer, name, data, told):
+    """Every refusal of the file itself answers 422, as a failed check does."""
+    response = upload(trainer, data, name)
+    assert response.status_code == 422
+    assert told in text_of(response)
 
 
 def test_upload_over_the_limit_is_refused_before_reading(trainer):

@@ -51,11 +51,12 @@ def upload():
     """Check an uploaded file; store it as a draft if it passes, else show every problem."""
     file = request.files.get("file")
     if file is None or not file.filename:
-        return render_upload(errors={"file": "Choose a scenario file (.yaml) or a zip to upload"})
+        errors = {"file": "Choose a scenario file (.yaml) or a zip to upload"}
+        return render_upload(errors=errors, status=422)
     try:
         given = uploads.read_upload(file.filename, file.read(uploads.MAX_UPLOAD_BYTES + 1))
     except uploads.UploadRefused as refused:
-        return render_upload(errors={"file": str(refused)})
+        return render_upload(errors={"file": str(refused)}, status=422)
     checked = library.check(given.yaml_name, given.yaml, given.pictures)
     if not checked.ok:
         return render_upload(checked=checked, source=given.yaml, notes=given.notes, status=422)
