@@ -83,8 +83,17 @@ def withdraw(actor, assignment):
     db.session.commit()
 
 
-def date_problems(opens_at, due_at):
-    """Return a message for each date of an assignment that does not make sense."""
+def date_problems(opens_at, due_at, kept_due=None, now=None):
+    """Return a message for each date of an assignment that does not make sense.
+
+    A due date before today is refused, since it would show everyone as overdue at once,
+    unless it is the due date the assignment has already (`kept_due`), so that an overdue
+    assignment's opening date can still be changed. Withdrawing, not a past due date, is
+    how an assignment ends.
+    """
+    now = now or utcnow()
+    if due_at and due_at < now and due_at != kept_due:
+        return {"due": "The due date must be today or in the future"}
     if opens_at and due_at and due_at <= opens_at:
         return {"due": "The due date must be after the opening date"}
     return {}

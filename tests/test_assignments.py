@@ -1,7 +1,7 @@
 """Assignments: a trainer sets a scenario for a cohort; its trainees find it, play it, and see
 where they stand."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,6 +27,7 @@ from sqlmodel import select
 from simulator import library
 from simulator.db import db
 from simulator.models import Assignment, Attempt, AuditEntry, ScenarioVersion, User
+from simulator.rendering import LONDON
 
 
 @pytest.fixture
@@ -79,6 +80,15 @@ def day(delta):
     return datetime.now(UTC) + timedelta(days=delta)
 
 
+NEXT = datetime.now(UTC).year + 1  # a year whose every date is still to come
+
+
+def date_form(field, moment):
+    """Return a GOV.UK date input's fields for the London day of a moment."""
+    local = moment.astimezone(LONDON)
+    return {f"{field}-{part}": str(getattr(local, part)) for part in ("day", "month", "year")}
+
+
 class TestAssign:
     def test_form_lists_the_library(self, app, trainer, cohort):
         """The form offers each scenario by title with its version, and both pin options."""
@@ -128,11 +138,16 @@ class TestAssign:
             ({"due-day": "1", "due-month": "3", "due-year": "26"}, "must have 4 numbers"),
             (
                 {
-                    **{"opens-day": "10", "opens-month": "3", "opens-year": "2026"},
-                    **{"due-day": "9", "due-month": "3", "due-year": "2026"},
+                    **{"opens-day": "10", "opens-month": "3", "opens-year": str(NEXT)},
+                    **{"due-day": "9", "due-month": "3", "due-year": str(NEXT)},
                 },
                 "The due date must be after the opening date",
             ),
+            (
+                {"due-day": "1", "due-month": "1", "due-year": "2020"},
+                "The due date must be today or in the future",
+            ),
+            (date_form("due", day(-1)), "The due date must be today or in the future"),
         ],
     )
     def test_refuses_bad_input(self, app, trainer, cohort, fields, message):
@@ -145,6 +160,23 @@ class TestAssign:
         page = text_of(response)
         assert "There is a problem" in page and message in page
         assert stored(app, Assignment) == []
+
+    def test_due_today_is_accepted(self, app, trainer, cohort):
+        """A due date of today, London time, is not in the past: it is due by tonight."""
+        fields = date_form("due", datetime.now(UTC))
+        response = assign(trainer, cohort, version_id=str(version_id(app)), pin="fixed", **fields)
+        assert response.status_code == 303
+        (made,) = stored(app, Assignment)
+        assert "overdue" not in text_of(trainer.get(f"/train/cohorts/{cohort}")).lower()
+        assert made.due_at > datetime.now(UTC)
+
+    def test_past_due_date_is_shown_by_its_field(self, app, trainer, cohort):
+        """A due date in the past is refused with its message by the due date, linked from the
+        summary."""
+        fields = {"due-day": "1", "due-month": "1", "due-year": "2020"}
+        page = text_of(assign(trainer, cohort, version_id=str(version_id(app)), **fields))
+        assert 'href="#due-day"' in page
+        assert 'id="due-error"' in page and "must be today or in the future" in page
 
     def test_error_links_to_its_field(self, app, trainer, cohort):
         """The error summary links to the first field of the date in error."""
@@ -162,10 +194,10 @@ class TestAssign:
         ("date", "field", "expected"),
         [
             # British Summer Time: the London day starts at 23:00 UTC the day before.
-            ((1, 7, 2026), "opens", datetime(2026, 6, 30, 23, 0, tzinfo=UTC)),
-            ((1, 7, 2026), "due", datetime(2026, 7, 1, 22, 59, 59, 999000, tzinfo=UTC)),
-            ((10, 1, 2026), "opens", datetime(2026, 1, 10, 0, 0, tzinfo=UTC)),
-            ((10, 1, 2026), "due", datetime(2026, 1, 10, 23, 59, 59, 999000, tzinfo=UTC)),
+            ((1, 7, NEXT), "opens", datetime(NEXT, 6, 30, 23, 0, tzinfo=UTC)),
+            ((1, 7, NEXT), "due", datetime(NEXT, 7, 1, 22, 59, 59, 999000, tzinfo=UTC)),
+            ((10, 1, NEXT), "opens", datetime(NEXT, 1, 10, 0, 0, tzinfo=UTC)),
+            ((10, 1, NEXT), "due", datetime(NEXT, 1, 10, 23, 59, 59, 999000, tzinfo=UTC)),
         ],
     )
     def test_dates_are_london_days(self, app, trainer, cohort, date, field, expected):
@@ -215,14 +247,14 @@ class TestChange:
         """A trainer changes the dates; the change is stored and audited."""
         assignment_id = gen_assignment(app, cohort)
         url = f"/train/assignments/{assignment_id}/dates"
-        fields = {"due-day": "3", "due-month": "12", "due-year": "2026"}
+        fields = {"due-day": "3", "due-month": "12", "due-year": str(NEXT)}
         response = post(trainer, url, fields, token_from=url)
         assert response.status_code == 303
         (made,) = stored(app, Assignment)
-        assert made.due_at == datetime(2026, 12, 3, 23, 59, 59, 999000, tzinfo=UTC)
+        assert made.due_at == datetime(NEXT, 12, 3, 23, 59, 59, 999000, tzinfo=UTC)
         assert stored(app, AuditEntry, action="assignment.update")
         assert 'value="3"' in text_of(trainer.get(url))
-        assert "By the end of 3 December 2026" in text_of(
+        assert f"By the end of 3 December {NEXT}" in text_of(
             trainer.get(response.headers["Location"])
         )
 
@@ -236,6 +268,30 @@ class TestChange:
         assert response.status_code == 422 and "must be a real date" in text_of(response)
         (made,) = stored(app, Assignment)
         assert made.due_at is None
+
+    def test_moving_the_due_date_into_the_past_is_refused(self, app, trainer, cohort):
+        """A new due date before today is refused, and the stored one is kept."""
+        due = day(5)
+        assignment_id = gen_assignment(app, cohort, due_at=due)
+        url = f"/train/assignments/{assignment_id}/dates"
+        response = post(trainer, url, date_form("due", day(-3)), token_from=url)
+        assert response.status_code == 422
+        assert "The due date must be today or in the future" in text_of(response)
+        (made,) = stored(app, Assignment)
+        assert made.due_at == due
+
+    def test_an_overdue_assignment_keeps_its_due_date(self, app, trainer, cohort):
+        """An assignment already past its due date can have its opening date changed while
+        its due date stays as it is."""
+        due = datetime.combine(day(-3).astimezone(LONDON).date(), time(23, 59, 59, 999000))
+        due = due.replace(tzinfo=LONDON).astimezone(UTC)
+        assignment_id = gen_assignment(app, cohort, due_at=due)
+        url = f"/train/assignments/{assignment_id}/dates"
+        fields = date_form("opens", day(-10)) | date_form("due", due)
+        response = post(trainer, url, fields, token_from=url)
+        assert response.status_code == 303
+        (made,) = stored(app, Assignment)
+        assert made.due_at == due and made.opens_at is not None
 
     def test_withdraw(self, app, trainer, trainee, cohort):
         """A withdrawn assignment leaves the trainee's list; its attempts are kept."""

@@ -108,7 +108,7 @@ def assignment_dates(assignment_id):
         return redirect(url_for("train.assignment", assignment_id=assignment.id), 303)
     if request.method == "GET":
         return render_dates(assignment, date_fields(assignment), {})
-    opens_at, due_at, errors = posted_dates(request.form)
+    opens_at, due_at, errors = posted_dates(request.form, kept_due=assignment.due_at)
     if errors:
         return render_dates(assignment, request.form, errors), 422
     assignments.update_dates(g.user, assignment, opens_at, due_at)
@@ -138,14 +138,17 @@ def withdraw_assignment(assignment_id):
     return redirect(url_for("train.cohort", cohort_id=assignment.cohort_id), 303)
 
 
-def posted_dates(form):
-    """Return the posted opening and due times in UTC, and a message for each bad date."""
+def posted_dates(form, kept_due=None):
+    """Return the posted opening and due times in UTC, and a message for each bad date.
+
+    A due date before today is refused unless it is `kept_due`, the one already stored.
+    """
     (opens, opens_error), (due, due_error) = posted_day(form, "opens"), posted_day(form, "due")
     errors = {f"{key}-day": e for key, e in (("opens", opens_error), ("due", due_error)) if e}
     opens_at = in_london(opens, time.min) if opens else None
     due_at = in_london(due, DAY_END) if due else None
     if not errors:
-        problems = assignments.date_problems(opens_at, due_at)
+        problems = assignments.date_problems(opens_at, due_at, kept_due)
         errors = {f"{field}-day": message for field, message in problems.items()}
     return opens_at, due_at, errors
 
