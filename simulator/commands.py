@@ -30,6 +30,7 @@ from . import (
     throttle,
 )
 from .cli import scenarios_cli
+from .counting import plural
 from .models import ROLES
 
 users_cli = AppGroup("users", help="Manage accounts.")
@@ -75,8 +76,11 @@ def add_user_command(username, role):
 @click.argument("username")
 def unlock_command(username):
     """Clear a username's failed sign-ins, so that it need not wait (recorded in the audit log)."""
-    cleared = throttle.unlock(None, username)
-    click.echo(f"Cleared {cleared} sign-in throttle(s) for {username.strip().casefold()!r}.")
+    cleared, name = throttle.unlock(None, username), username.strip().casefold()
+    if cleared:
+        click.echo(f"Cleared {plural(cleared, 'sign-in wait')} for {name!r}: it can sign in now.")
+    else:
+        click.echo(f"{name!r} had no failed sign-ins to clear.")
 
 
 @users_cli.command("erase")

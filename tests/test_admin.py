@@ -70,6 +70,17 @@ def test_accounts_are_listed_fifty_a_page(app, database_url):
     assert "p54" in second and "p00" not in second
 
 
+def test_a_page_past_the_last_says_so(app, database_url):
+    """?page=999 says there is no such page and links to the first, not "No account matches"."""
+    admin = admin_client(app)
+    gen_user(app, "jsmith", "trainee")
+    page = text_of(admin.get("/admin/?page=999&role=trainee"))
+    assert "There is no page 999: 1 account matches." in page
+    assert 'href="/admin/?role=trainee">Go to the first page' in page
+    assert "No account matches" not in page
+    assert "No account matches" in text_of(admin.get("/admin/?q=nobody-like-this"))
+
+
 def test_creating_an_account_shows_a_one_time_password_once(app, database_url):
     """A new account gets a one-time password, shown on a page no cache keeps."""
     admin = admin_client(app)

@@ -162,9 +162,11 @@ def test_the_unlock_command(app, runner):
             throttle.failed("ann", "10.0.0.1")
     result = runner.invoke(args=["users", "unlock", "ann"])
     assert result.exit_code == 0, result.output
-    assert "Cleared 2 sign-in throttle(s) for 'ann'." in result.output
+    assert "Cleared 2 sign-in waits for 'ann': it can sign in now." in result.output
     with app.app_context():
         assert throttle.standing("ann", "10.0.0.1").wait is None
+    again = runner.invoke(args=["users", "unlock", "ann"])
+    assert "'ann' had no failed sign-ins to clear." in again.output
 
 
 def test_an_outdated_hash_is_upgraded_at_sign_in(app, monkeypatch):

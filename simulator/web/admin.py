@@ -78,6 +78,8 @@ def account_list():
         role=role,
         roles=ROLES,
         pagination=pages(page, total, **query),
+        page=page,
+        first_page=url_for("admin.accounts", **query),
     )
 
 
