@@ -90,18 +90,44 @@ def visible_people(viewer, page=1):
     return db.session.exec(statement).all(), total
 
 
-def cohort_problems(name, description, audience):
-    """Return a message for each field of a cohort's details that needs fixing."""
+def cohort_problems(name, description, audience, owner_id=None, cohort_id=None):
+    """Return a message for each field of a cohort's details that needs fixing.
+
+    With `owner_id`, a name the owner already gives another live cohort is refused
+    (`cohort_id` is the cohort being renamed, which may keep its own name).
+    """
     errors = {}
     if not name.strip():
         errors["name"] = "Enter a name for the cohort"
     elif len(name) > NAME_MAX:
         errors["name"] = f"The name must be {NAME_MAX} characters or fewer"
+    elif owner_id is not None and name_taken(owner_id, name, cohort_id):
+        errors["name"] = (
+            f"There is already a cohort called “{name.strip()}”: give this one a different "
+            "name, for example with the month the course starts"
+        )
     if len(description) > DESCRIPTION_MAX:
         errors["description"] = f"The description must be {DESCRIPTION_MAX:,} characters or fewer"
     if audience not in AUDIENCES:
         errors["audience"] = "Select who the cohort is for"
     return errors
+
+
+def same_name(name):
+    """Return a cohort's name as compared for duplicates: any case, any run of spaces."""
+    return " ".join(name.split()).casefold()
+
+
+def name_taken(owner_id, name, cohort_id=None):
+    """Say whether the owner has another live (not archived) cohort of the same name."""
+    statement = select(Cohort.id, Cohort.name).where(
+        Cohort.owner_id == owner_id, Cohort.archived_at.is_(None)
+    )
+    wanted = same_name(name)
+    return any(
+        found_id != cohort_id and same_name(found) == wanted
+        for found_id, found in db.session.exec(statement).all()
+    )
 
 
 def create_cohort(actor, name, description, audience):

@@ -125,6 +125,46 @@ def test_create_cohort_validation(app, trainer):
     assert count(app, Cohort) == 0
 
 
+@pytest.mark.parametrize("name", ["Demo intake", "  demo   INTAKE "])
+def test_create_cohort_refuses_a_name_in_use(app, trainer, name):
+    """A second live cohort of the trainer's with the same name, in any case or spacing, is
+    refused by the name field, and nothing is created."""
+    gen_cohort(app, "trainer", "Demo intake")
+    data = {"name": name, "description": "", "audience": "recruit"}
+    response = post(trainer, "/train/cohorts/new", data)
+    page = text_of(response)
+    assert response.status_code == 422 and 'href="#name"' in page
+    assert "There is already a cohort called" in page and 'id="name-error"' in page
+    assert count(app, Cohort) == 1
+
+
+def test_same_name_is_free_once_archived_or_for_another_trainer(app, trainer):
+    """An archived cohort's name, or another trainer's cohort's, may be used again."""
+    gen_user(app, "other", "trainer")
+    gen_cohort(app, "other", "Spring intake")
+    old = gen_cohort(app, "trainer", "Demo intake")
+    with app.app_context():
+        cohorts.set_archived(accounts.find_user("trainer"), db.session.get(Cohort, old), True)
+    for name in ("Demo intake", "Spring intake"):
+        data = {"name": name, "description": "", "audience": "recruit"}
+        assert post(trainer, "/train/cohorts/new", data).status_code == 303
+
+
+def test_rename_refuses_a_name_in_use_but_keeps_its_own(app, trainer):
+    """Renaming a cohort to another live cohort's name is refused; saving it under its own
+    name (recased) is fine."""
+    gen_cohort(app, "trainer", "Demo intake")
+    cohort_id = gen_cohort(app, "trainer", "Autumn intake")
+    url = f"/train/cohorts/{cohort_id}/edit"
+    data = {"name": "demo intake", "description": "", "audience": "recruit"}
+    response = post(trainer, url, data)
+    assert response.status_code == 422 and "There is already a cohort called" in text_of(response)
+    with app.app_context():
+        assert db.session.get(Cohort, cohort_id).name == "Autumn intake"
+    data["name"] = "AUTUMN intake"
+    assert post(trainer, url, data).status_code == 303
+
+
 def test_edit_cohort(app, trainer):
     """A cohort's details can be changed, and the change is in its history."""
     cohort_id = gen_cohort(app, "trainer", "Old name")

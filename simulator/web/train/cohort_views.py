@@ -99,7 +99,7 @@ def new_cohort():
     if request.method == "GET":
         return render_cohort_form(None, dict.fromkeys(COHORT_FIELDS, ""), {})
     form = form_of(COHORT_FIELDS)
-    errors = cohorts.cohort_problems(**form)
+    errors = cohorts.cohort_problems(**form, owner_id=g.user.id)
     if errors:
         return render_cohort_form(None, form, errors), 422
     cohort = cohorts.create_cohort(g.user, **form)
@@ -116,7 +116,7 @@ def edit_cohort(cohort_id):
         form = {field: getattr(cohort, field) for field in COHORT_FIELDS}
         return render_cohort_form(cohort, form, {})
     form = form_of(COHORT_FIELDS)
-    errors = cohorts.cohort_problems(**form)
+    errors = cohorts.cohort_problems(**form, owner_id=cohort.owner_id, cohort_id=cohort.id)
     if errors:
         return render_cohort_form(cohort, form, errors), 422
     cohorts.update_cohort(g.user, cohort, **form)
