@@ -13,9 +13,9 @@ from flask import (
     url_for,
 )
 
-from .. import analytics, assignments, attempts, cohorts, debrief, engine, library, story
+from .. import analytics, assessments, assignments, attempts, cohorts, debrief, engine, library, story
 from ..db import db
-from ..models import WITHOUT_BYTES, ScenarioVersion
+from ..models import WITHOUT_BYTES, ScenarioVersion, utcnow
 from ..rendering import LONDON, filled, filled_markdown
 from . import assessing, htmx, render_page
 from .assets import ONE_YEAR
@@ -47,6 +47,14 @@ def london_day(moment):
         return ""
     local = moment.astimezone(LONDON)
     return f"{local.day} {local:%B %Y}"
+
+
+@bp.app_template_filter("london_time")
+def london_time(moment):
+    """Show a stored UTC time as its time and day in London, e.g. '17:00 on 1 December 2026'."""
+    if moment is None:
+        return ""
+    return f"{moment.astimezone(LONDON):%H:%M} on {london_day(moment)}"
 
 
 @bp.get("/")
@@ -94,21 +102,34 @@ def assigned_entries(user):
         return []
     mine = attempts.assigned_attempts(user.id, [assignment.id for assignment, _ in rows])
     titles = assignments.scenario_titles(assignment.scenario_key for assignment, _ in rows)
+    settings = assessments.settings_for([assignment.id for assignment, _ in rows])
     entries = []
     for assignment, cohort in rows:
         own = [a for a in mine if a.assignment_id == assignment.id]
         unfinished = attempts.in_progress(own)
-        entries.append(
-            {
-                "assignment": assignment,
-                "cohort": cohort,
-                "title": titles.get(assignment.scenario_key, assignment.scenario_key),
-                "standing": assignments.standing(assignment, own),
-                "open": assignments.is_open(assignment),
-                "resume_url": resume_url(unfinished) if unfinished else None,
-            }
-        )
+        entry = {
+            "assignment": assignment,
+            "cohort": cohort,
+            "title": titles.get(assignment.scenario_key, assignment.scenario_key),
+            "standing": assignments.standing(assignment, own),
+            "open": assignments.is_open(assignment),
+            "resume_url": resume_url(unfinished) if unfinished else None,
+        }
+        entries.append(entry | assessment_entry(user, assignment, settings.get(assignment.id), own))
     return entries
+
+
+def assessment_entry(user, assignment, found, own):
+    """Return what an assessment's card adds: the person's terms, the attempt that counts,
+    and why no attempt can start now (None where one can). Nothing for practice."""
+    if found is None:
+        return {"terms": None, "counting": None, "start_problem": None}
+    terms = assessments.terms_for(assignment, found, user.id)
+    return {
+        "terms": terms,
+        "counting": assessments.counting_attempt(own, found.grade_method),
+        "start_problem": assessments.start_problem(terms, own, utcnow()),
+    }
 
 
 def title_key(title):
