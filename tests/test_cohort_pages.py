@@ -279,6 +279,32 @@ def test_add_one_existing_trainee(app, trainer):
     assert "amina" in text_of(trainer.get(response.headers["Location"]))
 
 
+def test_add_existing_username_with_another_name_says_so(app, trainer):
+    """An existing username typed with a different name is put in the cohort as it is, and
+    the trainer is told plainly that the account exists and its name was not changed."""
+    with app.app_context():
+        accounts.create_user("demo-recruit-1", PASSWORD, "trainee", display_name="Ada Recruit")
+    cohort_id = gen_cohort(app, "trainer", "Demo intake")
+    data = {"username": "demo-recruit-1", "display_name": "Someone Else"}
+    response = post(trainer, f"/train/cohorts/{cohort_id}/people/new", data)
+    page = text_of(trainer.get(response.headers["Location"]))
+    assert "demo-recruit-1 already has an account, as Ada Recruit, and is now in" in page
+    assert "The name you typed (“Someone Else”) was not used" in page and "Success" not in page
+    assert find(app, "demo-recruit-1")["display_name"] == "Ada Recruit"
+
+
+def test_add_someone_already_in_the_cohort_is_not_a_success(app, trainer):
+    """Adding a person who is in the cohort already says so in a plain notice, not a success."""
+    with app.app_context():
+        accounts.create_user("amina", PASSWORD, "trainee", display_name="Amina Khan")
+    cohort_id = gen_cohort(app, "trainer", "Intake", ["amina"])
+    data = {"username": "amina", "display_name": "Amina Khan"}
+    response = post(trainer, f"/train/cohorts/{cohort_id}/people/new", data)
+    page = text_of(trainer.get(response.headers["Location"]))
+    assert "amina already has an account, as Amina Khan, and was already in “Intake”." in page
+    assert "Success" not in page and "was not used" not in page
+
+
 def test_add_one_trainee_validation(app, trainer):
     """A trainer's username or a missing name is refused field by field."""
     gen_user(app, "boss", "trainer")

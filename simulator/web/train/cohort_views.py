@@ -259,10 +259,25 @@ def add_person(cohort_id):
         return render_add_person(cohort, form, {"username": refused.problems[0][1]}), 422
     if added[0].password is not None:
         return show_added(cohort, added)
-    person = added[0].user
-    joined = "is now in" if added[0].joined else "was already in"
-    flash(f"{person.name} ({person.username}) {joined} “{cohort.name}”.", "success")
+    flash(*existing_account_notice(cohort, row, added[0]))
     return redirect(url_for("train.cohort", cohort_id=cohort.id), 303)
+
+
+def existing_account_notice(cohort, row, added):
+    """Return the notice and its kind for an existing account used as it is: a success only
+    if it joined the cohort and nothing typed was left unused."""
+    person = added.user
+    known_as = f", as {person.display_name}," if person.display_name else ""
+    where = "is now in" if added.joined else "was already in"
+    notice = f"{person.username} already has an account{known_as} and {where} “{cohort.name}”."
+    if row.display_name != person.display_name:
+        unused = f"The name you typed (“{row.display_name}”) was not used"
+    elif (row.force, row.collar_number) != (person.force, person.collar_number):
+        unused = "The force and collar number you typed were not used"
+    else:
+        return notice, "success" if added.joined else "info"
+    kept = "the account keeps its own details, which only an admin can change"
+    return f"{notice} {unused}: {kept}.", "info"
 
 
 def render_add_person(cohort, form, errors):
