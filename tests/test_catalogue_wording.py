@@ -100,3 +100,12 @@ def test_an_assessment_not_yet_open_says_at_what_time(app, cohort):
     shown = words(card(text_of(client_of(app, "trainee").get("/")), assessment))
     local = opens.astimezone(LONDON)
     assert f"Opens at {local:%H:%M} on {local.day} {local:%B %Y}." in shown
+
+
+def test_an_assessment_briefing_does_not_promise_its_clock_stops(app, cohort):
+    """An assessment's content note says its time keeps running if the candidate stops,
+    never that they can stop and come back with their progress saved."""
+    assessment = gen_assessment(app, cohort)
+    page = text_of(client_of(app, "trainee").get(f"/assignments/{assessment}"))
+    assert "Content note" in page and "progress is saved" not in page
+    assert "the assessment’s time keeps running" in page

@@ -82,6 +82,26 @@ class TestBriefing:
         assert "Victim safety: you need at least 50% to pass" in page
         assert 'name="number" value="1"' in page and "Start" in page
 
+    def test_content_note_is_said_once(self, scenarios_dir, make_app):
+        """A scenario that carries its content note in its summary and as its first
+        objective shows it once on the briefing, in the content note's own box."""
+        note = "Content note: this scenario describes domestic abuse and threats."
+        noted = doorstep().replace(
+            'summary: A neighbour hears shouting; the caller says the woman "has no papers".',
+            "summary: >-\n  A neighbour hears shouting. Content note: domestic abuse and threats.",
+        )
+        noted = noted.replace("objectives:\n", f'objectives:\n  - "{note}"\n')
+        write_scenario(scenarios_dir, text=noted)
+        page = text_of(signed_in_trainee(make_app).get("/scenarios/doorstep"))
+        assert page.count("Content note") == 1
+        assert "this scenario describes domestic abuse and threats." in page
+        assert "Keep the victim safe and hear her account" in page
+
+    def test_practice_content_note_says_progress_is_saved(self, signed_in):
+        """Practice can be left and picked up later, and its content note says so."""
+        page = text_of(signed_in.get("/scenarios/doorstep"))
+        assert "you can stop at any time and come back later: your progress is saved" in page
+
     def test_unknown_scenario(self, signed_in):
         """A scenario that is not offered is not found."""
         assert signed_in.get("/scenarios/nothing-here").status_code == 404

@@ -13,7 +13,17 @@ from flask import (
     url_for,
 )
 
-from .. import analytics, assessments, assignments, attempts, cohorts, debrief, engine, library, story
+from .. import (
+    analytics,
+    assessments,
+    assignments,
+    attempts,
+    cohorts,
+    debrief,
+    engine,
+    library,
+    story,
+)
 from ..db import db
 from ..models import WITHOUT_BYTES, ScenarioVersion, utcnow
 from ..rendering import LONDON, filled, filled_markdown
@@ -27,6 +37,14 @@ FORGED_NOTICE = "That option is not available at this point, so nothing was reco
 WITHDRAWN_NOTICE = (
     "This scenario has been taken out of the library, so it cannot be started. "
     "Your attempts at it are kept."
+)
+
+# How a scenario's summary or objective starts its content note, and the note for a scenario
+# that has none of its own.
+CONTENT_NOTE = "Content note:"
+GENERIC_CONTENT_NOTE = (
+    "this scenario is about domestic abuse. It includes threats, controlling behaviour and "
+    "fear of deportation."
 )
 
 # The GOV.UK tag colour of each status on an assignment (assignments.STATUSES); the words
@@ -115,7 +133,9 @@ def assigned_entries(user):
             "open": assignments.is_open(assignment),
             "resume_url": resume_url(unfinished) if unfinished else None,
         }
-        entries.append(entry | assessment_entry(user, assignment, settings.get(assignment.id), own))
+        entries.append(
+            entry | assessment_entry(user, assignment, settings.get(assignment.id), own)
+        )
     return entries
 
 
@@ -177,10 +197,17 @@ def render_briefing(version, own, assignment=None, cohort=None, **extra):
     key = version.scenario_key if version else assignment.scenario_key
     assignment_id = assignment.id if assignment else None
     unfinished = attempts.in_progress(own)
+    scenario = library.scenario_for(version) if version else None
+    summary, note, objectives = (
+        content_note(version.summary, scenario.objectives) if scenario else (None, None, [])
+    )
     return render_template(
         "play/briefing.html",
         version=version,
-        scenario=library.scenario_for(version) if version else None,
+        scenario=scenario,
+        summary=summary,
+        content_note=note,
+        objectives=objectives,
         title=version.title if version else assignments.scenario_titles([key]).get(key, key),
         assignment=assignment,
         cohort=cohort,
@@ -193,6 +220,20 @@ def render_briefing(version, own, assignment=None, cohort=None, **extra):
         next_number=attempts.next_attempt_number(g.user.id, key, assignment_id),
         **extra,
     )
+
+
+def content_note(summary, objectives):
+    """Return a briefing's summary, content note and objectives, with the note said once.
+
+    Library scenarios end their summary with a content note and repeat it, in fuller words,
+    as their first objective. The briefing shows it once, in its own box: the objective's
+    words where there are some, else the summary's, else a general note.
+    """
+    lead, _, in_summary = summary.partition(CONTENT_NOTE)
+    notes = [o for o in objectives if o.startswith(CONTENT_NOTE)]
+    rest = [o for o in objectives if not o.startswith(CONTENT_NOTE)]
+    note = notes[0].removeprefix(CONTENT_NOTE) if notes else in_summary or GENERIC_CONTENT_NOTE
+    return lead.strip(), note.strip(), rest
 
 
 def start_url(key, assignment_id=None):
