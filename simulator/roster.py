@@ -1,9 +1,11 @@
 """Adding many trainees at once: a CSV of usernames and names, refused whole if any line is bad.
 
 Columns, in order: username, display name, force, collar or warrant number (the last two
-may be left out). A first line starting `username` is a header and skipped. Accounts that
-do not exist yet are created as trainees with one-time passwords, shown once and changed at
-first sign-in; accounts that exist must be trainees, and are added as they are.
+may be left out). A first line starting `username` is a header: it must name these columns
+in this order, and no line may have more columns than it names. Blank lines, and lines of
+empty cells, are skipped. Accounts that do not exist yet are created as trainees with
+one-time passwords, shown once and changed at first sign-in; accounts that exist must be
+trainees, and are added as they are.
 """
 
 import csv
@@ -22,6 +24,19 @@ RACED = (
     "Send the list again."
 )
 COLUMNS = ("username", "display name", "force", "collar number")
+# What a header may call each column, compared in any case and spacing.
+HEADINGS = (
+    {"username", "user name"},
+    {"name", "display name", "full name"},
+    {"force"},
+    {
+        "collar number",
+        "collar",
+        "warrant number",
+        "collar or warrant number",
+        "collar/warrant number",
+    },
+)
 # Zip (.xlsx, .ods) and OLE (.xls) files: spreadsheets saved in their own format.
 WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 SAVE_AS_CSV = "in your spreadsheet, save it as “CSV UTF-8” and choose that file"
@@ -60,16 +75,17 @@ def parse(text):
     """Return the good rows of an import, or raise ImportRefused naming every bad line."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ImportRefused([(0, f"The list is larger than {MAX_BYTES // 1024} KB")])
-    lines = read_lines(text)
+    header, lines = read_lines(text)
     if not lines:
         raise ImportRefused([(0, "The list is empty: give one person per line")])
     if len(lines) > MAX_LINES:
         message = f"The list has {len(lines)} people: at most {MAX_LINES} can be added at once"
         raise ImportRefused([(0, f"{message}, so split it up")])
     existing = accounts.find_users(accounts.normal_username(cells[0]) for _, cells in lines)
-    rows, problems, seen = [], [], {}
+    rows, problems, seen = [], header_problems(header), {}
+    width = len(header[1]) if header else len(COLUMNS)
     for number, cells in lines:
-        row, problem = parse_line(number, cells, seen, existing)
+        row, problem = parse_line(number, cells, seen, existing, width)
         if problem:
             problems.append((number, problem))
         else:
@@ -80,18 +96,43 @@ def parse(text):
 
 
 def read_lines(text):
-    """Return (line number, cells) for each line that is not blank, leaving out a header."""
+    """Return the header, as (line number, cells) or None, and (line number, cells) for each
+    other line that is not blank: blank lines and lines of empty cells are skipped."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff").replace("\0", "")))
-    lines, start = [], 1
+    header, lines, start = None, [], 1
     try:
         for cells in reader:
             cells = trimmed(cells)
-            if cells and (lines or cells[0].lower() != "username"):
+            if not lines and header is None and cells and cells[0].lower() == "username":
+                header = (start, cells)
+            elif cells:
                 lines.append((start, cells))
             start = reader.line_num + 1
     except csv.Error as error:
         raise ImportRefused([(start, f"it cannot be read as CSV ({error})")]) from None
-    return lines
+    return header, lines
+
+
+def header_problems(header):
+    """Return a (line, message) problem for each column a header names other than ours:
+    a list headed otherwise would be read into the wrong columns."""
+    if header is None:
+        return []
+    line, headings = header
+    expected = ", ".join(COLUMNS)
+    if len(headings) > len(COLUMNS):
+        return [
+            (line, f"the heading line has {len(headings)} columns: the columns are {expected}")
+        ]
+    return [
+        (
+            line,
+            f"column {number} is headed {heading!r}, but it is the {COLUMNS[number - 1]}: "
+            f"the columns are {expected}",
+        )
+        for number, (heading, known) in enumerate(zip(headings, HEADINGS, strict=False), 1)
+        if " ".join(heading.casefold().split()) not in known
+    ]
 
 
 def trimmed(cells):
@@ -102,12 +143,13 @@ def trimmed(cells):
     return cells
 
 
-def parse_line(number, cells, seen, existing):
-    """Return (row, None) for a good line or (None, what is wrong with it)."""
-    if len(cells) > len(COLUMNS):
+def parse_line(number, cells, seen, existing, width):
+    """Return (row, None) for a good line or (None, what is wrong with it); a line has at
+    most `width` columns, those the heading line names or else all of COLUMNS."""
+    if len(cells) > width:
+        named = "the heading line names" if width < len(COLUMNS) else "a line has at most"
         return None, (
-            f"it has {len(cells)} columns, but a line has at most {len(COLUMNS)}: "
-            + ", ".join(COLUMNS)
+            f"it has {len(cells)} columns, but {named} {width}: " + ", ".join(COLUMNS[:width])
         )
     username, name, force, collar = (cells + ["", "", ""])[:4]
     username = accounts.normal_username(username)

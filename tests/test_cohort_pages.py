@@ -352,6 +352,30 @@ def test_bad_file_is_refused_whole(app, trainer):
     assert (count(app, User), count(app, AuditEntry)) == (users, entries)
 
 
+def test_import_of_garbage_under_the_header_creates_no_one(app, trainer):
+    """A line that does not fit the heading line's columns is refused by line number, and no
+    account is made, not even for the good lines."""
+    cohort_id = gen_cohort(app, "trainer", "Intake")
+    users = count(app, User)
+    response = import_csv(trainer, cohort_id, "username,name\nok,Fine Person\njust,some,garbage")
+    assert response.status_code == 422
+    assert '<a href="#roster">Line 3: It has 3 columns, but the heading line names 2' in text_of(
+        response
+    )
+    assert count(app, User) == users and find(app, "just") is None
+
+
+def test_import_of_people_all_in_the_cohort_says_none_were_added(app, trainer):
+    """Sending the same list again says no new people were added and why, not "0 people
+    added"."""
+    cohort_id = gen_cohort(app, "trainer", "Intake")
+    import_csv(trainer, cohort_id, "jsmith,Jane Smith\naokafor,Ade Okafor\n")
+    page = text_of(import_csv(trainer, cohort_id, "jsmith,Jane Smith\naokafor,Ade Okafor\n"))
+    assert '<h1 class="govuk-heading-l">No new people added</h1>' in page
+    assert "All 2 people on the list were in the cohort already, so nothing changed." in page
+    assert "0 people added" not in page and "People added" not in page
+
+
 def test_import_keeps_pasted_text_on_error(app, trainer):
     """A refused pasted list is shown again in the box, to be fixed."""
     cohort_id = gen_cohort(app, "trainer", "Intake")

@@ -33,6 +33,32 @@ def test_header_line_is_skipped(context):
     assert [(r.line, r.username) for r in rows] == [(2, "jsmith")]
 
 
+def test_line_wider_than_the_header_is_refused(context):
+    """Under a heading line, a line with more columns than it names is refused by number."""
+    text = "username,name\njsmith,Jane Smith\njust,some,garbage\n"
+    [(line, message)] = refused(text)
+    assert line == 3 and "3 columns" in message and "heading line names 2" in message
+
+
+@pytest.mark.parametrize(
+    ("header", "column"),
+    [("username,surname,first name", 2), ("Username,Name,Force,Warrant,Notes", None)],
+)
+def test_header_naming_other_columns_is_refused(context, header, column):
+    """A heading line that names other columns than ours, or more of them, is refused on its
+    line, saying what the columns are, since its lines would be read wrongly."""
+    problems = refused(f"\n{header}\njsmith,Smith,Jane\n")
+    assert problems[0][0] == 2 and "the columns are username, display name" in problems[0][1]
+    if column:
+        assert f"column {column} is headed 'surname'" in problems[0][1]
+
+
+def test_header_names_may_vary_in_case_and_wording(context):
+    """Usual headings for our columns are understood in any case and spacing."""
+    rows = roster.parse("USERNAME, Full  Name ,Force,Collar or warrant number\na,Ann,K,1\n")
+    assert [(r.username, r.collar_number) for r in rows] == [("a", "1")]
+
+
 def test_header_only_at_the_top(context):
     """A line starting `username` further down is a person like any other."""
     rows = roster.parse("jsmith,Jane Smith\nusername,Ursula Name\n")
