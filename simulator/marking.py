@@ -58,10 +58,24 @@ def decision_marks(attempt_id):
     return {number + 1: mark for mark, number in db.session.exec(statement).all()}
 
 
+EMPTY_MARK = "Select what the reason does, or write a comment saying why it does none of these"
+
+
 def comment_problem(comment):
     """Return why a mark's comment cannot be kept, or None."""
     if len(comment) > COMMENT_MAX:
         return f"The comment must be {COMMENT_MAX:,} characters or fewer"
+    return None
+
+
+def empty_mark_problem(met, comment):
+    """Return why a mark with no criterion met and no comment is refused, or None.
+
+    Marks are never removed, so an empty one (a stray click) would stay for good; a mark of
+    "none met" says so in its comment.
+    """
+    if not met & {key for key, _label in RUBRIC} and not comment:
+        return EMPTY_MARK
     return None
 
 

@@ -140,6 +140,22 @@ def test_a_long_comment_is_refused_and_nothing_kept(app, trainer, sitting):
     assert marks_of(app, sitting) == []
 
 
+@pytest.mark.parametrize(("criteria", "comment"), [([], ""), ([], "   "), (["bogus"], "")])
+def test_an_empty_mark_is_refused_and_nothing_kept(app, trainer, sitting, criteria, comment):
+    """A mark with nothing ticked and no comment, which could never be taken back, is refused
+    by the criteria with status 422, and nothing is saved."""
+    step_id = reason_steps(app, sitting)[0]
+    response = mark(trainer, sitting, step_id, criteria, comment)
+    page = text_of(response)
+    assert response.status_code == 422 and "has been saved" not in page
+    assert (
+        f'href="#criteria-{step_id}-risk"' in page
+        and f'id="criteria-{step_id}-risk-error"' in page
+    )
+    assert "Select what the reason does, or write a comment" in page
+    assert marks_of(app, sitting) == []
+
+
 def test_a_step_without_a_reason_cannot_be_marked(app, trainer, sitting):
     """A posted step that is not one of the attempt's reasons records nothing."""
     with app.app_context():

@@ -28,14 +28,27 @@ def attempt_marks(attempt_id):
         flash(NOTHING_TO_MARK, "info")
         return redirect(here, 303)
     comment = request.form.get("comment", "").strip()
-    problem = marking.comment_problem(comment)
-    if problem:
-        errors = {f"comment-{step.id}": problem}
-        return render_marks(attempt, person, step.id, request.form, errors), 422
     met = set(request.form.getlist("criteria"))
+    errors = mark_errors(step, met, comment)
+    if errors:
+        return render_marks(attempt, person, step.id, request.form, errors), 422
     marking.add_mark(g.user, attempt, person, step, met, comment)
     flash(f"Your mark of decision {marking.decision_ordinal(step)} has been saved.", "success")
     return redirect(f"{here}#decision-{step.id}", 303)
+
+
+def mark_errors(step, met, comment):
+    """Return a message for each field of a step's marking form that needs fixing."""
+    if problem := marking.comment_problem(comment):
+        return {f"comment-{step.id}": problem}
+    if problem := marking.empty_mark_problem(met, comment):
+        return {criteria_field(step.id): problem}
+    return {}
+
+
+def criteria_field(step_id):
+    """Return the id of a step's first criterion checkbox, where its error summary links."""
+    return f"criteria-{step_id}-{marking.RUBRIC[0][0]}"
 
 
 def render_marks(attempt, person, posted_step_id=None, form=None, errors=None):
@@ -62,6 +75,7 @@ def render_marks(attempt, person, posted_step_id=None, form=None, errors=None):
         rubric=marking.RUBRIC,
         comment_max=marking.COMMENT_MAX,
         errors=errors or {},
+        criteria_field=criteria_field,
     )
 
 
