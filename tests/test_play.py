@@ -113,6 +113,28 @@ class TestBriefing:
         assert f'href="{url}"' in page and 'name="number"' not in page
 
 
+class TestProgress:
+    def test_a_choice_that_ends_at_once_sets_no_lower_count(self, scenarios_dir, make_app):
+        """Where one choice ends the scenario straight away, the progress line gives the most
+        steps left, which only falls as the trainee goes on, not a range whose lower end
+        (1, for the choice that ends it) would jump up at the next step."""
+        leave = (
+            "      - id: leave\n"
+            "        text: Leave.\n"
+            "        next: unsafe\n"
+            "        feedback: She is left alone with him.\n"
+        )
+        write_scenario(
+            scenarios_dir, text=doorstep().replace("    choices:\n", "    choices:\n" + leave, 1)
+        )
+        client = signed_in_trainee(make_app)
+        url = start(client)
+        first = text_of(client.get(url))
+        assert "Up to 3 steps to go, counting this one. It may end sooner" in first
+        take(client, url, 0, "interpreter", "Because.")
+        assert "2 steps to go, counting this one." in text_of(client.get(url))
+
+
 class TestStart:
     def test_start_creates_attempt(self, signed_in):
         """Start begins an attempt and shows its first node."""
