@@ -163,10 +163,10 @@ def test_a_trainer_sets_an_assessment_and_it_is_audited(app, trainer, cohort):
             "Enter the closing date",
         ),
         ({"closes-time": "25:00"}, "closes-time", "24-hour time"),
-        ({"time_limit": "0"}, "time_limit", "whole number from 1"),
+        ({"time_limit": "0"}, "time_limit", "time limit as a whole number of minutes from 1"),
         ({"overdue": "sometimes"}, "overdue", "Select what happens"),
         ({"grace": ""}, "grace", "how many minutes the grace period"),
-        ({"attempts": "11"}, "attempts", "whole number from 1 to 10"),
+        ({"attempts": "11"}, "attempts", "number of attempts allowed as a whole number from 1"),
         ({"access_code": "with space"}, "access_code", "no spaces"),
         ({"grade_method": ""}, "grade_method", "Select which attempt counts"),
     ],
@@ -184,6 +184,28 @@ def test_a_bad_setting_is_named_and_nothing_is_stored(
     assert f'href="#{field}"' in page and message in page
     with app.app_context():
         assert db.session.exec(select(AssessmentSettings)).all() == []
+
+
+@pytest.mark.parametrize("page", ["new", "settings"])
+def test_each_number_error_names_its_field(app, trainer, cohort, page):
+    """The time limit, grace period and attempts errors each say which field they are about,
+    so the error summary can be read on its own."""
+    with app.app_context():
+        version = offered(app, "doorstep")
+    url = f"/train/cohorts/{cohort}/assessments/new"
+    form = settings_form(version.id, time_limit="0", overdue="grace", grace="61", attempts="11")
+    if page == "settings":
+        url = f"/train/assignments/{gen_assessment(app, cohort)}/settings"
+        form.pop("version_id"), form.pop("pin")
+    response = post(trainer, url, form, token_from=url)
+    text = text_of(response)
+    assert response.status_code == 422
+    for message in (
+        "Enter the time limit as a whole number of minutes from 1 to 1,440",
+        "Enter the grace period as a whole number of minutes from 1 to 60",
+        "Enter the number of attempts allowed as a whole number from 1 to 10",
+    ):
+        assert text.count(message) == 2  # in the summary and by its field
 
 
 def test_a_trainer_changes_the_settings(app, trainer, cohort):
