@@ -406,6 +406,24 @@ class TestFeedback:
 
 
 class TestDebrief:
+    def test_critical_errors_are_headed_once(self, scenarios_dir, make_app):
+        """The critical errors section has one heading, not a banner titled the same below it."""
+        promise = (
+            "      - id: promise\n"
+            "        text: Promise her that nothing she says will ever be shared with anyone.\n"
+            "        next: safe\n"
+            "        critical: true\n"
+            "        feedback: That promise is untrue, and she may rely on it.\n"
+        )
+        text = doorstep().replace("      - id: refer\n", promise + "      - id: refer\n", 1)
+        write_scenario(scenarios_dir, text=text)
+        client = signed_in_trainee(make_app)
+        url = start(client)
+        play_through(client, url, ["interpreter", "continue", "promise"])
+        page = text_of(client.get(f"{url}/debrief"))
+        assert "That promise is untrue" in page
+        assert page.count(">Critical error") == 1
+
     def test_not_before_the_end(self, signed_in):
         """The debrief waits until the attempt ends."""
         url = start(signed_in)
