@@ -48,16 +48,51 @@ def test_practice_and_assessment_of_one_scenario_are_told_apart(app, cohort):
 
 
 def test_an_assessment_card_shows_the_result_its_briefing_shows(app, cohort):
-    """A finished assessment's card gives the counted attempt's outcome and grade, as the
-    briefing's list of attempts does, not just "Finished"."""
+    """A finished assessment's card gives the counted attempt's outcome, as the briefing's
+    list of attempts does, not just "Finished"; by the default review matrix, its grade
+    waits until the assessment closes."""
     assessment = gen_assessment(app, cohort, attempts_allowed=2)
     gen_sitting(app, "trainee", assessment, CHECK_PATH)
     trainee = client_of(app, "trainee")
-    briefing = words(text_of(trainee.get(f"/assignments/{assessment}")))
+    briefing = words(text_of(trainee.get(f"/assignments/{assessment}")).split("Your attempts")[-1])
     shown = words(card(text_of(trainee.get("/")), assessment))
-    assert "Not passed 0%" in briefing
-    assert "Your status Not passed Grade: 0%" in shown and "Finished" not in shown
+    assert "Not passed" in briefing and "0%" not in briefing
+    assert "Your status Not passed" in shown and "Finished" not in shown
+    assert "Grade" not in shown
     assert "Try again" in shown
+
+
+@pytest.mark.parametrize(
+    ("review", "card_says", "briefing_says", "hidden"),
+    [
+        (
+            {"during": [], "immediately": [], "open": [], "closed": ["outcome", "scores"]},
+            "Your status Finished Your result is not shown yet.",
+            "Attempt 1",
+            ("Not passed", "Passed", "Grade:", "0%"),
+        ),
+        (
+            {"during": [], "immediately": ["outcome", "scores"], "open": [], "closed": []},
+            "Your status Not passed Grade: 0%",
+            "Not passed 0%",
+            ("Finished",),
+        ),
+    ],
+)
+def test_the_review_matrix_decides_what_card_and_briefing_show(
+    app, cohort, review, card_says, briefing_says, hidden
+):
+    """Outcome and grade appear on the card and the briefing only when the trainer's review
+    settings show them now, as on the attempt's own review page."""
+    assessment = gen_assessment(app, cohort, attempts_allowed=2, review=review)
+    gen_sitting(app, "trainee", assessment, CHECK_PATH)
+    trainee = client_of(app, "trainee")
+    shown = words(card(text_of(trainee.get("/")), assessment))
+    history = words(text_of(trainee.get(f"/assignments/{assessment}")).split("Your attempts")[-1])
+    assert card_says in shown
+    assert briefing_says in history
+    for word in hidden:
+        assert word not in shown and word not in history
 
 
 def test_no_try_again_once_the_attempts_allowed_are_used(app, cohort):

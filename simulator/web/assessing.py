@@ -25,6 +25,9 @@ def briefing_context(assignment, own):
         "used": assessments.attempts_used(own),
         "start_problem": problem,
         "counting": counting,
+        # What the review matrix lets the candidate see of each attempt now, as its
+        # review page does: no outcome or grade before the trainer's settings allow.
+        "review_shows": {a.id: assessments.review_allows(found, a, terms, now) for a in own},
         "grade_method": assessments.GRADE_METHOD_LABELS[found.grade_method],
         "overdue_rule": assessments.OVERDUE_LABELS[found.overdue],
     }
