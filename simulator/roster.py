@@ -10,6 +10,7 @@ trainees, and are added as they are.
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -24,17 +25,22 @@ RACED = (
     "Send the list again."
 )
 COLUMNS = ("username", "display name", "force", "collar number")
-# What a header may call each column, compared in any case and spacing.
+# What a header may call each column, compared in any case, spacing and punctuation
+# ("Display_Name", "Warrant No.").
 HEADINGS = (
-    {"username", "user name"},
+    {"username", "user name", "user"},
     {"name", "display name", "full name"},
-    {"force"},
+    {"force", "police force"},
     {
         "collar number",
+        "collar no",
         "collar",
         "warrant number",
+        "warrant no",
         "collar or warrant number",
-        "collar/warrant number",
+        "collar or warrant no",
+        "collar warrant number",
+        "collar warrant no",
     },
 )
 # Zip (.xlsx, .ods) and OLE (.xls) files: spreadsheets saved in their own format.
@@ -131,8 +137,13 @@ def header_problems(header):
             f"the columns are {expected}",
         )
         for number, (heading, known) in enumerate(zip(headings, HEADINGS, strict=False), 1)
-        if " ".join(heading.casefold().split()) not in known
+        if heading_words(heading) not in known
     ]
+
+
+def heading_words(heading):
+    """Return a heading's words, lower case, without punctuation: "Warrant No." is "warrant no"."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", heading.casefold()).split())
 
 
 def trimmed(cells):

@@ -57,6 +57,8 @@ def test_header_names_may_vary_in_case_and_wording(context):
     """Usual headings for our columns are understood in any case and spacing."""
     rows = roster.parse("USERNAME, Full  Name ,Force,Collar or warrant number\na,Ann,K,1\n")
     assert [(r.username, r.collar_number) for r in rows] == [("a", "1")]
+    rows = roster.parse("username,Display_Name,Police force,Warrant No.\nb,Bea,K,2\n")
+    assert [(r.username, r.display_name, r.collar_number) for r in rows] == [("b", "Bea", "2")]
 
 
 def test_header_only_at_the_top(context):
