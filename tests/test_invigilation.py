@@ -313,10 +313,26 @@ def test_blank_fields_keep_the_assessments_own(app, trainer, cohort):
     [
         ({"reason": " "}, "reason", "Enter why this candidate’s terms differ"),
         ({"reason": "x" * (assessments.REASON_MAX + 1)}, "reason", "1,000 characters or fewer"),
-        ({"time_limit": "0"}, "time_limit", "Enter a whole number from 1 to 1,440"),
-        ({"time_limit": "1441"}, "time_limit", "Enter a whole number from 1 to 1,440"),
-        ({"attempts": "11"}, "attempts", "Enter a whole number from 1 to 10"),
-        ({"attempts": "two"}, "attempts", "Enter a whole number from 1 to 10"),
+        (
+            {"time_limit": "0"},
+            "time_limit",
+            "Enter the time limit as a whole number of minutes from 1 to 1,440",
+        ),
+        (
+            {"time_limit": "1441"},
+            "time_limit",
+            "Enter the time limit as a whole number of minutes from 1 to 1,440",
+        ),
+        (
+            {"attempts": "11"},
+            "attempts",
+            "Enter the number of attempts allowed as a whole number from 1 to 10",
+        ),
+        (
+            {"attempts": "two"},
+            "attempts",
+            "Enter the number of attempts allowed as a whole number from 1 to 10",
+        ),
         ({"closes-day": "31", "closes-month": "2", "closes-year": "2027"}, "closes-day", "real"),
         ({"opens-day": "1", "opens-month": "7", "opens-year": "2027"}, "opens-time", "Enter"),
         (

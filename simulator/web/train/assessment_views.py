@@ -157,16 +157,16 @@ def posted_settings(form):
     closes_at = posted_moment(form, "closes", "closing", errors, required=True)
     if opens_at and closes_at and closes_at <= opens_at:
         errors["closes-day"] = "The closing time must be after the opening time"
-    limit = posted_number(form, "time_limit", errors, 1, assessments.LIMIT_MINUTES_MAX, True)
+    limit = posted_number(form, "time_limit", errors, 1, assessments.LIMIT_MINUTES_MAX)
     overdue = form.get("overdue")
     if overdue not in OVERDUE_RULES:
         errors["overdue"] = "Select what happens when time runs out"
     grace = None
     if overdue == "grace":
-        grace = posted_number(form, "grace", errors, 1, assessments.GRACE_MINUTES_MAX, True)
+        grace = posted_number(form, "grace", errors, 1, assessments.GRACE_MINUTES_MAX)
         if grace is None and "grace" not in errors:
             errors["grace"] = "Enter how many minutes the grace period lasts"
-    attempts_allowed = posted_number(form, "attempts", errors, 1, assessments.ATTEMPTS_MAX, True)
+    attempts_allowed = posted_number(form, "attempts", errors, 1, assessments.ATTEMPTS_MAX)
     if attempts_allowed is None and "attempts" not in errors:
         errors["attempts"] = "Enter how many attempts each candidate is allowed"
     if form.get("grade_method") not in GRADE_METHODS:
@@ -220,15 +220,14 @@ NUMBER_NAMES = {
 }
 
 
-def posted_number(form, name, errors, low, high, named=False):
-    """Return a posted whole number between low and high (None if empty), recording errors;
-    `named` errors say which field they are about (NUMBER_NAMES), as an error summary needs."""
+def posted_number(form, name, errors, low, high):
+    """Return a posted whole number between low and high (None if empty), recording errors
+    that say which field they are about (NUMBER_NAMES), as an error summary needs."""
     text = form.get(name, "").strip()
     if not text:
         return None
     if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        what = NUMBER_NAMES[name] if named else "a whole number"
-        errors[name] = f"Enter {what} from {low} to {high:,}"
+        errors[name] = f"Enter {NUMBER_NAMES[name]} from {low} to {high:,}"
         return None
     return int(text)
 
