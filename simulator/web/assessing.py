@@ -16,20 +16,25 @@ from ..rendering import LONDON
 def briefing_context(assignment, own):
     """Return what an assessment's briefing adds: its terms, attempts used, and why not."""
     found, terms = assessments.own_assessment(g.user, assignment)
-    now = utcnow()
-    problem = assessments.start_problem(terms, own, now)
-    counting = assessments.counting_attempt(own, found.grade_method)
     return {
         "assessment": found,
-        "terms": terms,
         "used": assessments.attempts_used(own),
-        "start_problem": problem,
-        "counting": counting,
-        # What the review matrix lets the candidate see of each attempt now, as its
-        # review page does: no outcome or grade before the trainer's settings allow.
-        "review_shows": {a.id: assessments.review_allows(found, a, terms, now) for a in own},
+        **where_candidate_stands(found, terms, own, utcnow()),
         "grade_method": assessments.GRADE_METHOD_LABELS[found.grade_method],
         "overdue_rule": assessments.OVERDUE_LABELS[found.overdue],
+    }
+
+
+def where_candidate_stands(found, terms, own, now):
+    """Return where a candidate stands at an assessment, as its briefing and its catalogue
+    card say: their terms, the attempt that counts, why no attempt can start now (None if
+    one can), and what the review matrix lets them see of each attempt now (as its review
+    page does: no outcome or grade before the trainer's settings allow)."""
+    return {
+        "terms": terms,
+        "counting": assessments.counting_attempt(own, found.grade_method),
+        "start_problem": assessments.start_problem(terms, own, now),
+        "review_shows": {a.id: assessments.review_allows(found, a, terms, now) for a in own},
     }
 
 

@@ -140,19 +140,12 @@ def assigned_entries(user):
 
 
 def assessment_entry(user, assignment, found, own):
-    """Return what an assessment's card adds: the person's terms, the attempt that counts,
-    and why no attempt can start now (None where one can). Nothing for practice."""
+    """Return what an assessment's card adds: where the person stands, as its briefing
+    says (assessing.where_candidate_stands). Nothing for practice."""
     if found is None:
-        return {"terms": None, "counting": None, "counting_shows": set(), "start_problem": None}
-    terms, now = assessments.terms_for(assignment, found, user.id), utcnow()
-    counting = assessments.counting_attempt(own, found.grade_method)
-    shows = assessments.review_allows(found, counting, terms, now) if counting else set()
-    return {
-        "terms": terms,
-        "counting": counting,
-        "counting_shows": shows,
-        "start_problem": assessments.start_problem(terms, own, now),
-    }
+        return {"terms": None, "counting": None, "start_problem": None, "review_shows": {}}
+    terms = assessments.terms_for(assignment, found, user.id)
+    return assessing.where_candidate_stands(found, terms, own, utcnow())
 
 
 def title_key(title):
