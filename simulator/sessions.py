@@ -15,21 +15,34 @@ the token's SHA-256 (so a copy of the table opens no session), with its person a
   later: a candidate is never signed out by the clock during a timed assessment.
 - **Fixation.** When the person a session belongs to changes (signing in or out), it gets
   a new token and the old one ends.
-- **Cost.** One read per request, of the session and its person together, in the request's
-  own database session (so on the connection its view goes on to use: no second
-  connection, and no second pre-ping); a write only when the data changed or the session
-  was last marked seen more than `TOUCH_EVERY` ago, through a connection of its own so
-  that the session's writes never commit a view's unfinished work (a sign-in, whose view
-  knows its own work, stores its new session in its own transaction: `sign_in`). A new
+- **Visitors not signed in** keep no row: their session (the sign-in form's CSRF secret,
+  a notice after signing out) travels in the cookie, encrypted and authenticated with a key
+  derived from `SECRET_KEY` (Fernet: AES-128-CBC with HMAC-SHA256, `visitor_box`), and
+  ends `SESSION_IDLE_MINUTES` after it was last written; it is written again at most every
+  `TOUCH_EVERY` while it is used. So anyone may load the sign-in page as often as they
+  like without writing to the database, and a sign-in reads no session row and ends none.
+  Data too large for a cookie (over `VISITOR_MAX` bytes) is stored as a signed-in
+  person's is. Either way the cookie shows nothing of what it carries.
+- **Cost.** For a signed-in person, one read per request, of the session and its person
+  together, in the request's own database session (so on the connection its view goes on to
+  use: no second connection, and no second pre-ping); a write only when the data changed or
+  the session was last marked seen more than `TOUCH_EVERY` ago, through a connection of its
+  own so that the session's writes never commit a view's unfinished work (a sign-in, whose
+  view knows its own work, stores its new session in its own transaction: `sign_in`). A new
   token and the end of the old one are one transaction. Ended sessions are purged now and
   then as new ones begin, and by `flask users purge-sessions`.
 """
 
+import base64
 import hashlib
 import random
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, request
 from flask import session as flask_session
 from flask.json.tag import TaggedJSONSerializer
@@ -44,18 +57,28 @@ from .models import Attempt, User, WebSession, utcnow
 TOUCH_EVERY = timedelta(minutes=1)
 PURGE_CHANCE = 0.01  # of a new session, to purge ended ones first
 serializer = TaggedJSONSerializer()
+# A visitor's session is carried in the cookie while its data stays under this many bytes
+# (serialised; the cookie is then at most about 2 KB), and stored as a person's otherwise.
+VISITOR_MAX = 1024
+# What starts a cookie that carries a visitor's session (a stored token never has a '.').
+VISITOR_PREFIX = "v."
 
 
 class ServerSession(CallbackDict, SessionMixin):
     """A session whose data lives in the database, under the hash of its cookie's token."""
 
-    def __init__(self, data=None, token=None, user_id=None, seen_at=None, unread=None):
+    def __init__(
+        self, data=None, token=None, user_id=None, seen_at=None, unread=None, in_cookie=False
+    ):
         def changed(_self):
             self.modified = True
 
         super().__init__(data or {}, changed)
         self.token = token
-        self.had_token = token is not None
+        # Whether the request brought a session cookie (a token, or a visitor's session).
+        self.had_cookie = token is not None or in_cookie
+        # A visitor's session read from the cookie itself: no row holds it.
+        self.in_cookie = in_cookie
         self.opened_user_id = user_id
         self.seen_at = seen_at
         self.modified = False
@@ -69,7 +92,8 @@ class ServerSession(CallbackDict, SessionMixin):
         dict.clear(self)
         dict.update(self, other)
         names = (
-            "token", "had_token", "opened_user_id", "seen_at", "modified", "unread", "stored",
+            "token", "had_cookie", "in_cookie", "opened_user_id", "seen_at", "modified",
+            "unread", "stored",
         )  # fmt: skip
         for name in names:
             setattr(self, name, getattr(other, name))
@@ -80,12 +104,47 @@ def digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@lru_cache(maxsize=4)
+def visitor_box(secret_key):
+    """Return the Fernet that seals visitors' sessions, keyed from the app's SECRET_KEY (HKDF,
+    for this use only: the key that signs CSRF tokens is never used for it as it is)."""
+    secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
+    derive = HKDF(hashes.SHA256(), length=32, salt=None, info=b"safe-to-report visitor session")
+    return Fernet(base64.urlsafe_b64encode(derive.derive(secret)))
+
+
+def seal(app, data):
+    """Return a visitor's serialised session, encrypted and authenticated for the cookie."""
+    return visitor_box(app.secret_key).encrypt(data.encode()).decode("ascii")
+
+
+def open_visitor(app, sealed):
+    """Return the visitor's session a cookie carries, or a new one if it is forged, damaged
+    or ended (written more than SESSION_IDLE_MINUTES ago)."""
+    box = visitor_box(app.secret_key)
+    idle = app.config["SESSION_IDLE_MINUTES"] * 60
+    try:
+        data = serializer.loads(box.decrypt(sealed.encode("ascii"), ttl=idle).decode())
+        written = datetime.fromtimestamp(box.extract_timestamp(sealed.encode("ascii")), UTC)
+    except (InvalidToken, UnicodeError, ValueError, TypeError):
+        return ServerSession(in_cookie=True)  # the cookie is replaced, or deleted
+    return ServerSession(data, seen_at=written, in_cookie=True)
+
+
+def due(session, now):
+    """Say whether a session was last written TOUCH_EVERY ago or more (so it is written again,
+    and its idle time starts afresh)."""
+    return session.seen_at is None or now - session.seen_at >= TOUCH_EVERY
+
+
 class DatabaseSessions(SessionInterface):
     """Flask's session interface over the `web_sessions` table (see the module's doc)."""
 
     def open_session(self, app, request):
         """Return the session the cookie's token names, if it has not ended, else a new one."""
         token = request.cookies.get(self.get_cookie_name(app))
+        if token and token.startswith(VISITOR_PREFIX):
+            return open_visitor(app, token.removeprefix(VISITOR_PREFIX))
         if not token or len(token) > 100:
             return ServerSession()
         now = utcnow()
@@ -120,17 +179,25 @@ class DatabaseSessions(SessionInterface):
         if not session:
             if ending is not None:
                 end_session(ending)
-            if session.had_token:
+            if session.had_cookie:
                 response.delete_cookie(name, domain=self.get_cookie_domain(app))
             return
+        data = serializer.dumps(dict(session)) if session.token is None else None
+        carried = user_id is None and data is not None and len(data) <= VISITOR_MAX
+        value = session.token
         try:
-            if session.stored and not session.modified:
+            if carried:  # a visitor's session, carried in the cookie: no row
+                if session.in_cookie and not session.modified and not due(session, now):
+                    return  # the cookie it came in is still good
+                if ending is not None:
+                    end_session(ending)
+                value = VISITOR_PREFIX + seal(app, data)
+            elif session.stored and not session.modified:
                 pass  # stored by the view, in its own transaction: the cookie is all that is left
             elif session.token is None:
-                session.token = secrets.token_urlsafe(32)
-                data = serializer.dumps(dict(session))
+                value = session.token = secrets.token_urlsafe(32)
                 begin_session(session.token, user_id, data, now, ending)
-            elif session.modified or now - session.seen_at >= TOUCH_EVERY:
+            elif session.modified or due(session, now):
                 keep_session(session.token, serializer.dumps(dict(session)), now)
             else:
                 return
@@ -141,7 +208,7 @@ class DatabaseSessions(SessionInterface):
             return
         response.set_cookie(
             name,
-            session.token,
+            value,
             httponly=self.get_cookie_httponly(app),
             secure=self.get_cookie_secure(app),
             samesite=self.get_cookie_samesite(app),

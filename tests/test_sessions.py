@@ -2,16 +2,20 @@
 reset, a role change, disabling or erasure, timed out when idle or old, but never during a
 candidate's assessment attempt."""
 
+import base64
+import re
+import time
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from helpers import PASSWORD, client_of, gen_assessment, gen_cohort, gen_user, post, sign_in
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from simulator import assessments, sessions
 from simulator.db import db
-from simulator.models import Assignment, WebSession
+from simulator.models import Assignment, User, WebSession
 
 COOKIE = "session"
 
@@ -49,17 +53,143 @@ def test_the_cookie_carries_only_an_opaque_token(app):
         assert db.session.exec(select(WebSession).where(WebSession.id == token)).first() is None
 
 
-def test_signing_in_gives_a_new_token(app):
-    """The anonymous session's token (from the sign-in page) ends when the person signs in."""
+def rows(app):
+    """Return how many sessions are stored."""
+    with app.app_context():
+        return len(db.session.exec(select(WebSession)).all())
+
+
+def csrf_of(html):
+    """Return the CSRF token in a page's form."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def test_signing_in_as_someone_else_gives_a_new_token(app):
+    """Fixation: when the person a stored session belongs to changes, its token ends."""
     gen_user(app, "ann")
+    gen_user(app, "bob")
     client = app.test_client()
-    client.get("/sign-in")
-    before = token_of(client)
-    assert before is not None
     sign_in(client, "ann")
-    assert token_of(client) != before
+    before = token_of(client)
+    post(client, "/sign-out")
+    sign_in(client, "bob")
+    assert token_of(client) not in (None, before)
     with app.app_context():
         assert db.session.get(WebSession, sessions.digest(before)) is None
+        row = db.session.get(WebSession, sessions.digest(token_of(client)))
+        assert row.user_id == db.session.exec(select(User.id).where(User.username == "bob")).one()
+
+
+def test_a_visitor_keeps_no_row_and_the_cookie_shows_nothing(app):
+    """The sign-in page, loaded any number of times, writes nothing to the database; its
+    cookie carries the form's secret sealed, and signing in with it works."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    for _ in range(5):
+        assert client.get("/sign-in").status_code == 200
+    assert rows(app) == 0
+    cookie = token_of(client)
+    assert cookie.startswith(sessions.VISITOR_PREFIX)
+    opened = base64.urlsafe_b64decode(cookie.removeprefix(sessions.VISITOR_PREFIX) + "==")
+    assert b"csrf" not in opened and b"{" not in opened  # encrypted, not merely signed
+    token = csrf_of(client.get("/sign-in").text)
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/sign-in", data=data).status_code == 303
+    assert not token_of(client).startswith(sessions.VISITOR_PREFIX)
+    assert rows(app) == 1 and signed_in(client)
+
+
+def test_a_visitor_cookie_is_rewritten_only_when_due(app, monkeypatch):
+    """An unchanged visitor's session is not sent again on every page, only once
+    TOUCH_EVERY has passed (so its idle time starts afresh while it is used)."""
+    client = app.test_client()
+    assert "Set-Cookie" in client.get("/sign-in").headers
+    assert "Set-Cookie" not in client.get("/sign-in").headers
+    monkeypatch.setattr(sessions, "TOUCH_EVERY", timedelta(0))
+    assert "Set-Cookie" in client.get("/sign-in").headers
+
+
+def sealed_cookie(app, data, written):
+    """Return a visitor's cookie sealed with the app's key at the UNIX time `written`."""
+    box = sessions.visitor_box(app.secret_key)
+    serialised = sessions.serializer.dumps(data).encode()
+    return sessions.VISITOR_PREFIX + box.encrypt_at_time(serialised, int(written)).decode()
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        lambda app: sessions.VISITOR_PREFIX + "not-a-sealed-session",
+        lambda app: sessions.VISITOR_PREFIX + "é",
+        lambda app: sealed_cookie(app, {"csrf_token": "x"}, time.time()).replace("v.g", "v.h"),
+        lambda app: (
+            sessions.VISITOR_PREFIX
+            + Fernet(Fernet.generate_key()).encrypt(b'{"csrf_token": "x"}').decode()
+        ),
+        lambda app: sealed_cookie(
+            app, {"csrf_token": "x"}, time.time() - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+        ),
+    ],
+    ids=["forged", "not ascii", "altered", "another key", "ended"],
+)
+def test_a_bad_visitor_cookie_opens_a_new_session(app, cookie):
+    """A forged, altered, foreign or ended visitor's cookie is not an error: the page is
+    shown with a new session, and a form token made for the old one is refused."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    client.set_cookie(COOKIE, cookie(app))
+    response = client.get("/sign-in")
+    assert response.status_code == 200
+    assert token_of(client) != cookie(app) and token_of(client).startswith("v.")
+    stale = app.test_client()
+    stale.set_cookie(COOKIE, cookie(app))
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": csrf_of(response.text)}
+    refused = stale.post("/sign-in", data=data)
+    assert refused.status_code == 400 and "Traceback" not in refused.text
+    assert rows(app) == 0
+
+
+def test_a_visitor_cookie_from_another_process_opens(make_app):
+    """Every process with the same SECRET_KEY opens a visitor's cookie (several machines)."""
+    first, second = make_app(), make_app()
+    gen_user(first, "ann")
+    client = first.test_client()
+    token = csrf_of(client.get("/sign-in").text)
+    elsewhere = second.test_client()
+    elsewhere.set_cookie(COOKIE, token_of(client))
+    data = {"username": "ann", "password": PASSWORD, "csrf_token": token}
+    assert elsewhere.post("/sign-in", data=data).status_code == 303
+
+
+def test_the_notice_after_signing_out_travels_in_the_cookie(app):
+    """Signing out ends every stored session; the notice that says so needs no row."""
+    gen_user(app, "ann")
+    client = app.test_client()
+    sign_in(client, "ann")
+    response = post(client, "/sign-out")
+    assert response.status_code == 303 and token_of(client).startswith("v.")
+    assert rows(app) == 0
+    assert "You have signed out" in client.get(response.location, follow_redirects=True).text
+
+
+def test_a_visitor_session_too_large_for_a_cookie_is_stored(make_app):
+    """Data over VISITOR_MAX is stored under a token, as a signed-in person's is."""
+    from flask import session
+
+    from simulator.web.auth import public
+
+    app = make_app()
+
+    def keep():
+        session["note"] = "x" * (sessions.VISITOR_MAX + 1)
+        return "ok"
+
+    app.add_url_rule("/keep", "keep", public(keep))
+    app.add_url_rule("/show", "show", public(lambda: str(len(session.get("note", "")))))
+    client = app.test_client()
+    assert client.get("/keep").status_code == 200
+    assert not token_of(client).startswith("v.") and rows(app) == 1
+    assert client.get("/show").text == str(sessions.VISITOR_MAX + 1)
 
 
 def test_a_copied_cookie_is_dead_after_sign_out(app):
