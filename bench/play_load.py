@@ -71,6 +71,10 @@ NUMBER = re.compile(r'name="number" value="(\d+)"')
 # Link buttons come from GOV.UK's govukButton macro: <a href="..." role="button" ...>.
 RESUME = re.compile(r'<a href="(/attempts/[^"]+)" role="button"[^>]*>\s*Resume')
 NEXT_BUTTON = re.compile(r'<a href="([^"]+)" role="button"')
+# The next node sent ahead with a practice feedback, for app.js to show at Continue.
+AHEAD = re.compile(r"<template data-app-next>(.*)</template>", re.S)
+SHOWN_AFTER = 'name="shown_after" value=""'
+SHOWN_AFTER_VALUE = re.compile(r'name="shown_after" value="(\d*)"')
 # The direct run and the nginx stack compared at this many sync workers.
 STACK_WORKERS = 2
 KINDS = ("GET page", "POST step", "sign-in", "start", "static")
@@ -148,8 +152,9 @@ class Trainee:
     its page asks: wait that long, then send the same request once more. With `htmx`, the
     trainee's browser runs JavaScript, as Chromium does: the play form and Continue are
     sent by htmx (HX-Request), and get the play region alone; a step posted so may be
-    answered with what follows at once (200 and HX-Push-Url) rather than a 303. Links and
-    Start are whole pages either way.
+    answered with what follows at once (200 and HX-Push-Url) rather than a 303, and a
+    practice feedback so answered brings the next node with it, which Continue shows
+    with no request (static/app.js). Links and Start are whole pages either way.
     """
 
     def __init__(
@@ -250,6 +255,7 @@ class Trainee:
         if self.at is None and not self.open_scenario(keys, deadline):
             return
         (path, html), self.at = self.at, None
+        arrived = time.monotonic()  # when the page in hand came
         while time.monotonic() < deadline:
             if path.endswith("/debrief"):
                 with self.stats.lock:
@@ -258,9 +264,18 @@ class Trainee:
             if not self.pause(deadline):  # reading the node or the feedback
                 return
             if "/feedback/" in path:
-                path, html = self.get_page(NEXT_BUTTON.search(html).group(1), self.htmx)
+                ahead = AHEAD.search(html) if self.htmx else None
+                if ahead is None:
+                    path, html = self.get_page(NEXT_BUTTON.search(html).group(1), self.htmx)
+                    continue
+                # Continue shows the node that came with the feedback, with no request, and
+                # its form says how long after the feedback it was shown (app.js).
+                waited = round((time.monotonic() - arrived) * 1000)
+                path = local_path(NEXT_BUTTON.search(html).group(1))
+                html = ahead.group(1).replace(SHOWN_AFTER, f'name="shown_after" value="{waited}"')
                 continue
             path, html = self.take_step(path, html)
+            arrived = time.monotonic()
 
     def press_start(self, key, html):
         """Press Start on a briefing (sometimes twice at once); return where it leads."""
@@ -409,6 +424,9 @@ def step_form(html, rng):
     }
     if 'name="rationale"' in html:
         form["rationale"] = "She is at risk; her safety comes first."
+    shown_after = SHOWN_AFTER_VALUE.search(html)
+    if shown_after:
+        form["shown_after"] = shown_after.group(1)
     return form
 
 

@@ -142,7 +142,8 @@ def play(client, counter, key, number, htmx=False):
 
     With `htmx`, the node and the step are sent as htmx sends them (HX-Request): the node
     comes as the play region, and a step is answered with what follows it at once (its
-    feedback, or the next node) where there is no debrief to go to.
+    feedback, or the next node) where there is no debrief to go to; a practice feedback so
+    answered brings the next node, which Continue shows with no request (static/app.js).
     """
     headers = {"HX-Request": "true"} if htmx else {}
     page = client.get(f"/scenarios/{key}").get_data(as_text=True)
@@ -156,7 +157,9 @@ def play(client, counter, key, number, htmx=False):
             assert response.status_code == 200, (where, response.status_code)
             page = response.get_data(as_text=True)
         if kind == "GET feedback":
-            where, page = re.search(r'href="(/attempts/\d+(?:/debrief)?)"', page).group(1), None
+            ahead = re.search(r"<template data-app-next>(.*)</template>", page, re.S)
+            where = re.search(r'href="(/attempts/\d+(?:/debrief)?)"', page).group(1)
+            page = ahead.group(1) if ahead else None  # Continue shows it with no request
             continue
         form = {
             "step": STEP.search(page).group(1),

@@ -7,6 +7,7 @@ same transaction as the final step, so the stored result always equals a recompu
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from flask import abort, g
@@ -239,17 +240,25 @@ def record_event(attempt, state, reason, actor_id, now):
     )
 
 
-def record_step(progress, choice, rationale, *, shows_next=False, now=None):
+def record_step(progress, choice, rationale, *, shows_next=False, shown_after=None, now=None):
     """Append the next step to the log, judged, finishing the attempt at an ending.
 
     With `shows_next`, the node that follows is shown as the step is recorded (htmx's
     answer brings it at once), so it is marked shown in the same commit (`mark_shown`).
+
+    `shown_after` is how long after the previous step the node was shown, as the browser
+    says when the node came ahead with that step's feedback and was shown at Continue
+    with no request. It counts only when the server saw no showing of its own, and only
+    within the time since that step (`engine.time_to_decide`): it can place the showing
+    anywhere in that span, never outside it.
     """
     now = now or utcnow()
     attempt = progress.attempt
     choice_ids = [*progress.choice_ids, choice.id]
     previous = progress.steps[-1].recorded_at if progress.steps else attempt.started_at
     shown = attempt.shown_at if attempt.shown_step == progress.next_step_number else None
+    if shown is None and shown_after is not None and progress.steps:
+        shown = previous + shown_after
     step = AttemptStep(
         attempt_id=progress.attempt.id,
         step_number=progress.next_step_number,
@@ -271,6 +280,19 @@ def record_step(progress, choice, rationale, *, shows_next=False, now=None):
         attempt.shown_step, attempt.shown_at = step.step_number + 1, now
     commit_or_conflict()
     return step
+
+
+# The longest `shown_after` read from a form: a day, in milliseconds.
+SHOWN_AFTER_MAX_MS = 86_400_000
+
+
+def shown_after(value):
+    """Return a form's `shown_after` (whole milliseconds) as a timedelta, or None if it is
+    missing, not a whole number, or more than a day."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 8:
+        return None
+    milliseconds = int(value)
+    return timedelta(milliseconds=milliseconds) if milliseconds <= SHOWN_AFTER_MAX_MS else None
 
 
 def mark_shown(progress):

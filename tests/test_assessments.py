@@ -265,6 +265,17 @@ def test_feedback_during_the_attempt_where_the_review_options_show_it(app, candi
     assert candidate.get(f"{url}/feedback/1").status_code == 200
 
 
+def test_an_assessment_sends_no_node_ahead_of_continue(app, candidate, cohort):
+    """In an assessment the server alone keeps the times: its feedback's Continue asks the
+    server for the next node, which is not sent ahead as it is in practice."""
+    review = assessments.DEFAULT_REVIEW | {"during": ["feedback"]}
+    url = begun(candidate, gen_assessment(app, cohort, review=review))
+    htmx = {"HX-Request": "true"}
+    page = take(candidate, url, 0, "check-status", headers=htmx).get_data(as_text=True)
+    assert "Feedback on your decision" in page and f'data-hx-get="{url}"' in page
+    assert "data-app-next" not in page and "data-app-reveal" not in page
+
+
 def test_the_deadline_is_the_close_when_that_comes_first(app, cohort):
     """An attempt started ten minutes before the close has ten minutes, not its time limit."""
     with app.app_context():

@@ -1,11 +1,16 @@
 """With JavaScript on, htmx swaps only the play region; without it, whole pages work."""
 
+import re
+
+import pytest
 from helpers import (
     BEST_PATH,
+    attempt_id,
     csrf_token,
     doorstep,
     gen_user,
     play_through,
+    post,
     sign_in,
     start,
     take,
@@ -55,35 +60,128 @@ def test_post_from_htmx_answers_with_the_feedback(signed_in):
     assert response.headers["HX-Push-Url"] == url + "/feedback/1"
     assert page.startswith("<title>Feedback on decision 1: A call to a flat – Safe to Report")
     assert "<html" not in page and "A good choice" in page
-    assert f'data-hx-get="{url}"' in page and "Continue" in page
     again = signed_in.get(url + "/feedback/1", headers=HTMX).get_data(as_text=True)
     assert again == page
 
 
-def test_post_from_htmx_answers_with_the_next_node(signed_in):
-    """A step with nothing to say is answered with the next node, marked shown as the step
-    is recorded, so the time to decide counts from then; a second post records nothing."""
+CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+"')
+
+
+def ahead_of(page):
+    """Return the content of the next node sent ahead in a feedback region, or None."""
+    found = re.search(r"<template data-app-next>(.*)</template>", page, re.S)
+    return found.group(1) if found else None
+
+
+def test_the_next_node_comes_ahead_with_the_feedback(signed_in):
+    """In practice, the feedback's answer carries the next node, which Continue shows with
+    no request: the same region the node's address gives htmx, with a field for when it
+    was shown; Continue is still a link to that address."""
+    url = start(signed_in)
+    page = take(signed_in, url, 0, "interpreter", headers=HTMX).get_data(as_text=True)
+    continue_link = re.search(r"<a [^>]*data-app-reveal[^>]*>", page).group(0)
+    assert f'href="{url}"' in continue_link and "hx-get" not in continue_link
+    node = ahead_of(page)
+    assert node.lstrip().startswith("<title>Step 2: A call to a flat – Safe to Report</title>")
+    assert '<input type="hidden" name="shown_after" value="">' in node
+    assert 'name="step" value="1"' in node and f'hx-post="{url}"' in node
+    shown = signed_in.get(url, headers=HTMX).get_data(as_text=True)
+    without_field = node.replace('<input type="hidden" name="shown_after" value="">', "")
+    normal = "\n".join(line for line in without_field.splitlines() if line.strip())
+    assert CSRF_VALUE.sub(r"\1", normal) == CSRF_VALUE.sub(
+        r"\1", "\n".join(line for line in shown.splitlines() if line.strip())
+    )
+
+
+@pytest.mark.parametrize("how", ["whole page", "history restore", "earlier decision", "last"])
+def test_no_node_comes_ahead_where_continue_needs_the_server(signed_in, how):
+    """A whole page, a history restore, an earlier decision's feedback and the last one
+    (which leads to the debrief) send nothing ahead: Continue is a link (and htmx's get)."""
+    url = start(signed_in)
+    if how == "last":
+        play_through(signed_in, url, BEST_PATH[:2])
+        page = take(signed_in, url, 2, "reassure", "At risk.", headers=HTMX).get_data(True)
+    else:
+        take(signed_in, url, 0, "interpreter", headers=HTMX)
+        headers = {
+            "whole page": {},
+            "history restore": HTMX | {"HX-History-Restore-Request": "true"},
+        }
+        if how == "earlier decision":
+            take(signed_in, url, 1, "continue")
+            headers = HTMX
+        page = signed_in.get(url + "/feedback/1", headers=headers.get(how, HTMX)).get_data(True)
+    assert ahead_of(page) is None and "data-app-reveal" not in page
+    assert "data-hx-get=" in page or how == "earlier decision"
+
+
+def recorded(app, url):
+    """Return the attempt's steps, in order."""
     from sqlmodel import select
 
     from simulator.db import db
-    from simulator.models import Attempt, AttemptStep
+    from simulator.models import AttemptStep
+
+    with app.app_context():
+        statement = select(AttemptStep).where(AttemptStep.attempt_id == attempt_id(url))
+        return db.session.exec(statement.order_by(AttemptStep.step_number)).all()
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-5", "²", "1" * 9, "86400001"])
+def test_a_shown_after_that_is_not_a_time_is_ignored(signed_in, value):
+    """Whatever the field holds, the step is recorded once, timed from the previous step."""
+    url = start(signed_in)
+    take(signed_in, url, 0, "interpreter", headers=HTMX)
+    response = post(signed_in, url, {"step": "1", "choice": "continue", "shown_after": value})
+    assert response.status_code == 303
+    steps = recorded(signed_in.application, url)
+    assert len(steps) == 2
+    since = steps[1].recorded_at - steps[0].recorded_at
+    assert steps[1].elapsed_ms == int(since.total_seconds() * 1000)
+
+
+def test_a_form_with_errors_keeps_its_shown_after(signed_in):
+    """A choice left out is asked for again, and the form keeps when the node was shown."""
+    url = start(signed_in)
+    take(signed_in, url, 0, "interpreter", headers=HTMX)
+    data = {"step": "1", "choice": "", "shown_after": "1234"}
+    response = post(signed_in, url, data, headers=HTMX)
+    assert response.status_code == 422
+    assert '<input type="hidden" name="shown_after" value="1234">' in response.get_data(True)
+
+
+@pytest.mark.parametrize(
+    ("seen_by_the_server", "shown_after", "expected_ms"),
+    [(False, 2, 3000), (False, 0, 5000), (False, 9, 5000), (True, 2, 5000)],
+    ids=["within", "at once", "after the choice", "the server saw it shown"],
+)
+def test_shown_after_places_the_showing_within_the_time_since_the_step(
+    signed_in, seen_by_the_server, shown_after, expected_ms
+):
+    """The browser's word places the showing between the previous step and the choice,
+    never outside; where the server saw the node shown, its own time counts."""
+    from datetime import timedelta
+
+    from simulator import attempts
+    from simulator.db import db
+    from simulator.models import Attempt
 
     url = start(signed_in)
     take(signed_in, url, 0, "interpreter", headers=HTMX)
-    response = take(signed_in, url, 1, "continue", headers=HTMX)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and response.headers["HX-Push-Url"] == url
-    assert page.startswith("<title>Step 3: A call to a flat") and 'name="step" value="2"' in page
+    if seen_by_the_server:
+        signed_in.get(url)
     with signed_in.application.app_context():
-        attempt = db.session.get(Attempt, int(url.rsplit("/", 1)[1]))
-        last = db.session.exec(
-            select(AttemptStep)
-            .where(AttemptStep.attempt_id == attempt.id)
-            .order_by(AttemptStep.step_number.desc())
-        ).first()
-        assert attempt.shown_step == 2 and attempt.shown_at == last.recorded_at
-    repeat = take(signed_in, url, 1, "continue", headers=HTMX)
-    assert repeat.status_code == 303 and repeat.headers["Location"] == url
+        attempt = db.session.get(Attempt, attempt_id(url))
+        progress = attempts.progress_of(attempt)
+        since = attempt.shown_at if seen_by_the_server else progress.steps[-1].recorded_at
+        step = attempts.record_step(
+            progress,
+            progress.offered()[0],
+            None,
+            shown_after=timedelta(seconds=shown_after),
+            now=since + timedelta(seconds=5),
+        )
+        assert step.elapsed_ms == expected_ms
 
 
 def test_post_from_htmx_with_the_last_feedback_leads_to_the_debrief(signed_in):

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 
 from .. import (
     analytics,
@@ -358,8 +359,12 @@ def live_assignment(assignment_id):
     return None
 
 
-def render_node(progress, errors=None, chosen=None, rationale="", status=200):
-    """Render the play screen for the node the attempt is at."""
+def render_node(progress, errors=None, chosen=None, rationale="", status=200, shown_after=None):
+    """Render the play screen for the node the attempt is at.
+
+    `shown_after` is given for a node sent ahead with the feedback before it (`ahead`): the
+    form then carries the field the script fills in when it shows the node.
+    """
     node, row = progress.node, progress.row
     fewest, most = engine.steps_left(progress.scenario, progress.state)
     context = {
@@ -378,6 +383,7 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200):
         "rationale": rationale,
         "clock": assessing.clock(progress.attempt),
         "preview_panel": preview_panel(progress, row),
+        "shown_after": shown_after,
     }
     return render_page("play/node.html", **context), status
 
@@ -438,9 +444,11 @@ def take_step(attempt_id):
     if choice_id and choice_id not in offered:
         flash(FORGED_NOTICE, "info")
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
+    shown_after = request.form.get("shown_after")
     errors = step_errors(progress.node, choice_id, rationale)
     if errors:
-        return render_node(progress, errors, choice_id, rationale, status=422)
+        kept = None if shown_after is None else shown_after[:8]  # read again when posted
+        return render_node(progress, errors, choice_id, rationale, 422, kept)
     choice = offered[choice_id]
     feedback = has_feedback(progress, choice)
     to_feedback_page = to_feedback(attempt, progress.node.kind == "decision", feedback)
@@ -452,6 +460,7 @@ def take_step(attempt_id):
             choice,
             attempts.clean_rationale(progress.node, rationale),
             shows_next=shows_next,
+            shown_after=attempts.shown_after(shown_after),
         )
     except attempts.StepConflict:
         return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
@@ -556,6 +565,7 @@ def feedback_page(progress, number):
     if decision is None:  # step `number` was no decision
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
     finished = attempt.finished_at is not None and number == len(progress.steps)
+    latest = number == len(progress.steps)
     return render_page(
         "play/feedback.html",
         attempt=attempt,
@@ -563,8 +573,27 @@ def feedback_page(progress, number):
         decision=decision,
         finished=finished,
         next_url=url_for("play.debrief_page" if finished else "play.play", attempt_id=attempt.id),
-        latest=number == len(progress.steps),
+        latest=latest,
+        ahead=ahead(progress) if latest else None,
     )
+
+
+def ahead(progress):
+    """Return the next node's region to send with its feedback, or None.
+
+    htmx's answer with a practice attempt's latest feedback carries the node that follows,
+    for the script to show at Continue without a second request; the form it holds says
+    when it was shown (`shown_after`), so time to decide still leaves out the reading of
+    the feedback. Whole pages, assessments (where the server alone keeps the times) and
+    attempts that are over go on by a request, as before.
+    """
+    attempt = progress.attempt
+    if not htmx or htmx.history_restore_request:
+        return None
+    if attempt.mode != "practice" or attempt.finished_at is not None:
+        return None
+    page, _status = render_node(progress, shown_after="")
+    return Markup(page)  # noqa: S704 - rendered by Jinja with autoescaping, as every page is
 
 
 @bp.get("/attempts/<int:attempt_id>/debrief")

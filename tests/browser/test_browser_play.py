@@ -1,6 +1,7 @@
 """A trainee plays a scenario to its end in a real browser, with and without JavaScript."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from journeys import (
@@ -73,6 +74,74 @@ def test_htmx_swaps_only_the_play_region_and_focuses_its_heading(page, trainee):
     assert page.evaluate("window.notReloaded") is True
 
 
+def steps_of(live_app, username):
+    """Return the steps of the person's latest attempt, in order (read in a thread of its
+    own: see the `trainee` fixture)."""
+    from sqlmodel import select
+
+    from simulator.db import db
+    from simulator.models import Attempt, AttemptStep, User
+
+    def read():
+        with live_app.app_context():
+            attempt = db.session.exec(
+                select(Attempt)
+                .join(User, User.id == Attempt.user_id)
+                .where(User.username == username)
+                .order_by(Attempt.id.desc())
+            ).first()
+            statement = select(AttemptStep).where(AttemptStep.attempt_id == attempt.id)
+            return db.session.exec(statement.order_by(AttemptStep.step_number)).all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(read).result()
+
+
+def test_continue_after_feedback_shows_the_next_step_with_no_request(page, trainee, live_app):
+    """In practice the next step comes with its feedback: Continue shows it at once (its
+    title, address, focus and working form), and the time to decide counts from then,
+    not from the feedback."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, FIRST_CHOICE)
+    page.evaluate("window.notReloaded = true")
+    sent = []
+    page.on("request", lambda request: sent.append((request.method, request.url)))
+    page.wait_for_timeout(1500)  # reading the feedback
+    carry_on(page)
+    expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
+    expect(page).to_have_title(re.compile(rf"^Step 2: {re.escape(SCENARIO)} – Safe to Report$"))
+    expect(heading(page, "Step 2")).to_be_focused()
+    assert [url for _method, url in sent if "/attempts/" in url] == []
+    continue_step(page)
+    heading(page, "Step 3")
+    assert [method for method, url in sent if "/attempts/" in url] == ["POST"]
+    assert page.evaluate("window.notReloaded") is True
+    first, second = steps_of(live_app, trainee)
+    waited = (second.recorded_at - first.recorded_at).total_seconds() * 1000
+    assert waited >= 1500 and second.elapsed_ms < waited - 1000
+
+
+def test_back_after_continue_reloads_the_feedback_and_forward_the_step(page, trainee):
+    """The step Continue showed has its own place in the history: Back reloads the
+    feedback whole from the server, and Forward the step."""
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, FIRST_CHOICE)
+    carry_on(page)
+    heading(page, "Step 2")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/attempts/\d+/feedback/1$"))
+    heading(page, "Feedback on your decision")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.go_forward()
+    expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
+    heading(page, "Step 2")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
 def test_back_after_a_swap_reloads_the_whole_page(page, trainee):
     """Back after an htmx step reloads the page from the server: whole, and up to date."""
     sign_in(page, trainee)
@@ -94,9 +163,12 @@ def test_signed_out_mid_scenario_lands_on_the_whole_sign_in_page(page, trainee):
     sign_in(page, trainee)
     open_briefing(page)
     start(page)
-    choose(page, FIRST_CHOICE)
-    page.context.clear_cookies()
+    choose(page, FIRST_CHOICE, REASON)
     carry_on(page)
+    continue_step(page)
+    choose(page, SECOND_CHOICE)
+    page.context.clear_cookies()
+    carry_on(page, "See your debrief")  # htmx asks the server for the debrief
     expect(page).to_have_url(re.compile(r"/sign-in\?next="))
     heading(page, "Sign in")
     expect(page.get_by_role("banner")).to_have_count(1)

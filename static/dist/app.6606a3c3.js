@@ -53,12 +53,12 @@ document.addEventListener("htmx:beforeSwap", (event) => {
 // Move focus to the swapped-in content's notice or main heading so that screen readers
 // announce the new step and keyboard users carry on from there. An error
 // summary takes focus itself when GOV.UK Frontend starts it.
-document.addEventListener("htmx:afterSettle", (event) => {
-  const region = event.target;
-  if (!(region instanceof Element) || !region.isConnected) {
-    return;
-  }
+function settled(region) {
   initAll({ scope: region });
+  // A next node sent ahead with this feedback (see below): note when it arrived.
+  for (const next of region.querySelectorAll("template[data-app-next]")) {
+    next.dataset.arrived = String(performance.now());
+  }
   if (region.querySelector(".govuk-error-summary")) {
     return;
   }
@@ -72,6 +72,44 @@ document.addEventListener("htmx:afterSettle", (event) => {
     target.setAttribute("tabindex", "-1");
     target.focus();
   }
+}
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const region = event.target;
+  if (region instanceof Element && region.isConnected) {
+    settled(region);
+  }
+});
+
+// In practice, htmx's answer with a decision's feedback carries the next node too, in a
+// <template data-app-next>. Continue then shows it at once, with no request, as htmx
+// would have shown the server's answer: the title, the address (Back reloads the
+// feedback from the server), htmx on its form, and focus on its heading. The form says how
+// long after the feedback arrived the node was shown, so that the time to decide leaves
+// out the reading of the feedback; the server keeps that within the time it saw pass.
+// A modified click (a new tab, say) follows the link, which shows the same node.
+document.addEventListener("click", (event) => {
+  const button = event.target instanceof Element && event.target.closest("[data-app-reveal]");
+  const region = button && button.closest("#play-region");
+  const next = region && region.querySelector("template[data-app-next]");
+  if (!next || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) {
+    return;
+  }
+  event.preventDefault();
+  const node = next.content.cloneNode(true);
+  const title = node.querySelector("title");
+  if (title) {
+    document.title = title.textContent;
+    title.remove();
+  }
+  const shownAfter = node.querySelector('input[name="shown_after"]');
+  if (shownAfter && next.dataset.arrived) {
+    shownAfter.value = String(Math.max(0, Math.round(performance.now() - Number(next.dataset.arrived))));
+  }
+  region.replaceChildren(node);
+  history.pushState({ htmx: true }, "", button.getAttribute("href"));
+  window.htmx?.process(region);
+  settled(region);
 });
 
 // An assessment's clock. The page says the deadline in words ("You have until 14:32");
