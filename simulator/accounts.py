@@ -4,6 +4,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import select
 
 from . import audit
@@ -56,10 +57,13 @@ def normal_username(username):
     return username.strip().lower()
 
 
+# `find_user`'s read, built once (every sign-in makes it).
+FIND_USER = select(User).where(User.username == bindparam("username"))
+
+
 def find_user(username):
     """Return the user with this username, or None."""
-    statement = select(User).where(User.username == normal_username(username))
-    return db.session.exec(statement).first()
+    return db.session.exec(FIND_USER, params={"username": normal_username(username)}).first()
 
 
 def find_users(usernames):

@@ -47,7 +47,7 @@ from flask import current_app, request
 from flask import session as flask_session
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import CallbackDict
 
@@ -137,6 +137,18 @@ def due(session, now):
     return session.seen_at is None or now - session.seen_at >= TOUCH_EVERY
 
 
+# The read every request with a session cookie makes, built once: the session's row as plain
+# columns, and its person as an object in the request's identity map, where `load_user`
+# finds them without a second statement.
+READ = (
+    select(WebSession.__table__, User)
+    .join_from(WebSession.__table__, User, WebSession.user_id == User.id, isouter=True)
+    .where(WebSession.__table__.c.id == bindparam("id"))
+)
+# A new session's row (`store_new`), built once.
+INSERT = insert(WebSession)
+
+
 class DatabaseSessions(SessionInterface):
     """Flask's session interface over the `web_sessions` table (see the module's doc)."""
 
@@ -148,16 +160,8 @@ class DatabaseSessions(SessionInterface):
         if not token or len(token) > 100:
             return ServerSession()
         now = utcnow()
-        # The session's row as plain columns, and its person as an object in the request's
-        # identity map, where `load_user` finds them without a second statement.
-        table = WebSession.__table__
-        statement = (
-            select(table, User)
-            .join_from(table, User, table.c.user_id == User.id, isouter=True)
-            .where(table.c.id == digest(token))
-        )
         try:
-            row = db.session.execute(statement).first()
+            row = db.session.execute(READ, {"id": digest(token)}).first()
         except OperationalError as error:  # the database is away (a restart, say)
             db.session.rollback()
             return ServerSession(unread=error)
@@ -275,11 +279,8 @@ def store_new(connection, token, user_id, data, now, ending=None):
         connection.execute(delete(WebSession).where(WebSession.id == digest(ending)))
     if random.random() < PURGE_CHANCE:  # noqa: S311 - not security: when to tidy up
         purge(connection, current_app, now)
-    connection.execute(
-        insert(WebSession).values(
-            id=digest(token), user_id=user_id, data=data, created_at=now, last_seen_at=now
-        )
-    )
+    row = {"id": digest(token), "user_id": user_id, "data": data}
+    connection.execute(INSERT, row | {"created_at": now, "last_seen_at": now})
 
 
 def sign_in(session, user_id):

@@ -19,9 +19,9 @@ when several processes count at once. Every failure is also an audit entry.
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import delete, select
+from sqlmodel import delete
 
 from . import audit
 from .db import commit_keeping_loaded, db
@@ -64,19 +64,27 @@ class Standing:
     counted: bool  # whether its pair or its username has failures a success would clear
 
 
+def matching(scope):
+    """Return the condition that a throttle row is a sign-in's key under `scope`."""
+    table = SignInThrottle.__table__
+    return (table.c.scope == scope.name) & (table.c.key == bindparam(scope.name))
+
+
+# `standing`'s one read, built once: a sign-in reads it before any password is hashed, and
+# building it anew (and its cache key) cost more than running it.
+STANDING = select(
+    func.max(SignInThrottle.__table__.c.blocked_until).filter(
+        SignInThrottle.__table__.c.blocked_until > bindparam("now")
+    ),
+    func.count().filter(or_(matching(PAIR), matching(USERNAME))),
+).where(or_(*(matching(scope) for scope in SCOPES)))
+
+
 def standing(username, address, now=None):
     """Return how long a sign-in must wait, and whether it has failures to clear: one read."""
     now = now or utcnow()
-    matching = [
-        (SignInThrottle.scope == s.name) & (SignInThrottle.key == k)
-        for s, k in keys(username, address)
-    ]
-    pair, _address, name = matching
-    statement = select(
-        func.max(SignInThrottle.blocked_until).filter(SignInThrottle.blocked_until > now),
-        func.count().filter(or_(pair, name)),
-    ).where(or_(*matching))
-    until, counted = db.session.exec(statement).one()
+    params = {scope.name: key for scope, key in keys(username, address)} | {"now": now}
+    until, counted = db.session.execute(STANDING, params).one()
     return Standing(None if until is None else until - now, counted > 0)
 
 
