@@ -10,7 +10,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEXT_SETTINGS = ("SECRET_KEY", "RECORDS_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV")
+TEXT_SETTINGS = (
+    "SECRET_KEY", "RECORDS_KEY", "DATABASE_URL", "SCENARIOS_DIR", "ENV", "HASH_SLOTS_DIR",
+)  # fmt: skip
 
 
 def create_app(test_config=None):
@@ -42,6 +44,10 @@ def create_app(test_config=None):
         # How many proxies in front of the app set X-Forwarded-For (deploy/: nginx, 1): the
         # client's address for sign-in throttling is read from them. 0 trusts none.
         TRUSTED_PROXIES=0,
+        # Password hashes at once on this machine, across its processes (hashslots.py):
+        # one per core; 0 for no limit. Their lock files go in HASH_SLOTS_DIR.
+        HASH_SLOTS=os.cpu_count() or 1,
+        HASH_SLOTS_DIR=None,
     )
     app.config.from_prefixed_env("SIMULATOR")
     if test_config is not None:
@@ -61,10 +67,19 @@ def create_app(test_config=None):
             PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
         ]
     )
+    configure_hash_slots(app)
     register_extensions(app)
     register_blueprints(app)
     trust_proxies(app)
     return app
+
+
+def configure_hash_slots(app):
+    """Limit the password hashes this machine's processes run at once (hashslots.py)."""
+    from . import hashslots
+
+    folder = app.config["HASH_SLOTS_DIR"] or hashslots.default_folder()
+    hashslots.configure(app.config["HASH_SLOTS"], folder)
 
 
 def trust_proxies(app):

@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam
 from sqlmodel import select
 
-from . import audit
+from . import audit, hashslots
 from .db import db
 from .models import ROLES, User
 
@@ -16,7 +16,24 @@ from .models import ROLES, User
 # 3 passes, 4 lanes), which let 8 guessing connections slow everyone's pages to seconds.
 # A stored hash with other parameters is replaced at the person's next sign-in.
 HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
-hasher = PasswordHasher(**HASH_PARAMETERS)
+
+
+class SlottedHasher(PasswordHasher):
+    """Argon2id that hashes only in one of the machine's hash slots (hashslots.py), so that
+    a crowd signing in at once hashes one per core rather than all at once."""
+
+    def hash(self, password, *, salt=None):
+        """Hash a password, in a slot."""
+        with hashslots.slot():
+            return super().hash(password, salt=salt)
+
+    def verify(self, hash, password):  # noqa: A002 - argon2-cffi's own parameter name
+        """Verify a password against a hash, in a slot."""
+        with hashslots.slot():
+            return super().verify(hash, password)
+
+
+hasher = SlottedHasher(**HASH_PARAMETERS)
 # One-time passwords are random (16 characters of 31: about 79 bits), so guessing them
 # needs no slow hash; a cheap one lets a trainer create 500 accounts in one request. The
 # person replaces it at first sign-in, hashed with `hasher`.

@@ -8,7 +8,6 @@ import os
 import shutil
 
 import pytest
-from argon2 import PasswordHasher
 from helpers import PASSWORD, RECORDS_KEY, gen_user, post, sign_in, write_scenario
 from lti_platform import CLIENT_ID, DEPLOYMENT_ID, ISSUER, Platform
 from postgres import Cluster
@@ -60,8 +59,8 @@ class AuthActions:
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(monkeypatch):
-    """Hash passwords cheaply in tests; the scheme (Argon2id) stays the same."""
-    monkeypatch.setattr(accounts, "hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+    """Hash passwords cheaply in tests; the scheme (Argon2id) and the slots stay the same."""
+    monkeypatch.setattr(accounts, "hasher", accounts.SlottedHasher(time_cost=1, memory_cost=1024))
 
 
 @pytest.fixture(autouse=True)
