@@ -12,8 +12,9 @@ from .db import db
 from .models import ROLES, User
 
 # OWASP's password storage advice for Argon2id: 19 MiB, 2 passes, 1 lane. On this project's
-# 2-core machines a hash takes about 37 ms, against 235 ms for argon2-cffi's defaults (64 MiB,
-# 3 passes, 4 lanes), which let 8 guessing connections slow everyone's pages to seconds.
+# 2-core machines a hash takes 18-42 ms (the hosts vary), against 235 ms for argon2-cffi's
+# defaults (64 MiB, 3 passes, 4 lanes), which let 8 guessing connections slow everyone's
+# pages to seconds.
 # A stored hash with other parameters is replaced at the person's next sign-in.
 HASH_PARAMETERS = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 
