@@ -65,7 +65,8 @@ VISITOR_PREFIX = "v."
 
 
 class ServerSession(CallbackDict, SessionMixin):
-    """A session whose data lives in the database, under the hash of its cookie's token."""
+    """A session whose data lives in the database, under the hash of its cookie's token, or,
+    for a visitor not signed in, sealed in the cookie itself (`in_cookie`)."""
 
     def __init__(
         self, data=None, token=None, user_id=None, seen_at=None, unread=None, in_cookie=False
@@ -106,8 +107,8 @@ def digest(token):
 
 @lru_cache(maxsize=4)
 def visitor_box(secret_key):
-    """Return the Fernet that seals visitors' sessions, keyed from the app's SECRET_KEY (HKDF,
-    for this use only: the key that signs CSRF tokens is never used for it as it is)."""
+    """Return the Fernet that seals visitors' sessions. Its key is derived from SECRET_KEY
+    by HKDF for this use alone, so the secret that signs form tokens never encrypts as it is."""
     secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
     derive = HKDF(hashes.SHA256(), length=32, salt=None, info=b"safe-to-report visitor session")
     return Fernet(base64.urlsafe_b64encode(derive.derive(secret)))

@@ -1,5 +1,6 @@
 """Analytics over the database: what a trainer reads, on SQLite and PostgreSQL."""
 
+import re
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -332,6 +333,35 @@ def test_cast_rows_have_rates_intervals_and_a_test(app, trainer, scenarios_dir):
     assert (olena.finished, olena.failed_sharing, olena.sharing_rate) == (3, 3, 1.0)
     assert amina.pass_interval.low == pytest.approx(0.4385, abs=1e-4)
     assert cast.pass_test.outcome == "not enough data"
+
+
+LABELLED = re.compile(r'<(?:section|div [^>]*role="region")[^>]*aria-labelledby="([^"]+)"')
+
+
+def label_text(page, element_id):
+    """Return the text of the element with this id, tags and spacing folded."""
+    found = re.search(rf'id="{element_id}"[^>]*>(.*?)</', page, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", found).split())
+
+
+def test_the_cast_sections_landmarks_each_have_a_name_of_their_own(
+    app, client, trainer, scenarios_dir
+):
+    """Each labelled region of the page (a cast section, its table) is named apart, so a
+    screen reader's list of landmarks tells them apart (axe's landmark-unique)."""
+    two_cast_rows(app, scenarios_dir)
+    usernames = [f"c{i}" for i in range(4)]
+    for username in usernames:
+        gen_user(app, username)
+    cohort_id = gen_cohort(app, "trainer", "Cast", usernames)
+    assignment_id = gen_assignment(app, cohort_id, key="castdoor")
+    for username, seed in zip(usernames, seeds_for(4), strict=True):
+        play(app, username, BEST_PATH, assignment_id, seed=seed)
+    sign_in(client, "trainer")
+    page = text_of(client.get(f"/train/assignments/{assignment_id}/analytics"))
+    assert "Cast variants" in page
+    names = [label_text(page, label) for label in LABELLED.findall(page)]
+    assert len(names) > 4 and len(names) == len(set(names)), names
 
 
 # --------------------------------------------------------------------------- pages

@@ -90,8 +90,12 @@ def test_a_visitor_keeps_no_row_and_the_cookie_shows_nothing(app):
     assert rows(app) == 0
     cookie = token_of(client)
     assert cookie.startswith(sessions.VISITOR_PREFIX)
-    opened = base64.urlsafe_b64decode(cookie.removeprefix(sessions.VISITOR_PREFIX) + "==")
-    assert b"csrf" not in opened and b"{" not in opened  # encrypted, not merely signed
+    sealed = cookie.removeprefix(sessions.VISITOR_PREFIX)
+    secret = sessions.serializer.loads(
+        sessions.visitor_box(app.secret_key).decrypt(sealed.encode()).decode()
+    )["csrf_token"]
+    opened = base64.urlsafe_b64decode(sealed + "==")
+    assert secret not in cookie and secret.encode() not in opened  # encrypted, not signed
     token = csrf_of(client.get("/sign-in").text)
     data = {"username": "ann", "password": PASSWORD, "csrf_token": token}
     assert client.post("/sign-in", data=data).status_code == 303
