@@ -315,17 +315,23 @@ def seeds_for(count, rows=2):
     return found
 
 
-def test_cast_rows_have_rates_intervals_and_a_test(app, trainer, scenarios_dir):
-    """Each cast row has its pass and sharing rates; too little data is said plainly."""
+def cast_assignment(app, scenarios_dir, count):
+    """Assign the two-cast-row scenario to `count` people, who play it with one seed each
+    (cycling over the rows), the even ones well and the odd ones by sharing; return its id."""
     two_cast_rows(app, scenarios_dir)
-    usernames = [f"c{i}" for i in range(6)]
+    usernames = [f"c{i}" for i in range(count)]
     for username in usernames:
         gen_user(app, username)
     cohort_id = gen_cohort(app, "trainer", "Cast", usernames)
     assignment_id = gen_assignment(app, cohort_id, key="castdoor")
-    seeds = seeds_for(6)
-    for i, (username, seed) in enumerate(zip(usernames, seeds, strict=True)):
+    for i, (username, seed) in enumerate(zip(usernames, seeds_for(count), strict=True)):
         play(app, username, BEST_PATH if i % 2 == 0 else SHARING_PATH, assignment_id, seed=seed)
+    return assignment_id
+
+
+def test_cast_rows_have_rates_intervals_and_a_test(app, trainer, scenarios_dir):
+    """Each cast row has its pass and sharing rates; too little data is said plainly."""
+    assignment_id = cast_assignment(app, scenarios_dir, 6)
     cast = figures_of(app, assignment_id).cast
     amina, olena = cast.rows
     assert amina.label == "Amina (Somali)"
@@ -349,14 +355,7 @@ def test_the_cast_sections_landmarks_each_have_a_name_of_their_own(
 ):
     """Each labelled region of the page (a cast section, its table) is named apart, so a
     screen reader's list of landmarks tells them apart (axe's landmark-unique)."""
-    two_cast_rows(app, scenarios_dir)
-    usernames = [f"c{i}" for i in range(4)]
-    for username in usernames:
-        gen_user(app, username)
-    cohort_id = gen_cohort(app, "trainer", "Cast", usernames)
-    assignment_id = gen_assignment(app, cohort_id, key="castdoor")
-    for username, seed in zip(usernames, seeds_for(4), strict=True):
-        play(app, username, BEST_PATH, assignment_id, seed=seed)
+    assignment_id = cast_assignment(app, scenarios_dir, 4)
     sign_in(client, "trainer")
     page = text_of(client.get(f"/train/assignments/{assignment_id}/analytics"))
     assert "Cast variants" in page
