@@ -17,23 +17,22 @@ why once. `configure(0, ...)` turns slots off.
 import fcntl
 import logging
 import os
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-_settings = {"count": 0, "folder": None, "warned": False}
+_settings = {"count": 0, "folder": None, "made": False, "warned": False}
 
 
 def configure(count, folder):
     """Allow `count` hashes at once on this machine (0: no limit), with lock files in `folder`."""
-    _settings.update(count=max(0, int(count)), folder=Path(folder), warned=False)
+    _settings.update(count=max(0, int(count)), folder=Path(folder), made=False, warned=False)
 
 
 def default_folder():
     """Return the folder for the slots' lock files: in the temporary folder, per user."""
-    import tempfile
-
     return Path(tempfile.gettempdir()) / f"safe-to-report-hash-slots-{os.getuid()}"
 
 
@@ -58,7 +57,9 @@ def take(count, folder):
     (flock locks belong to the open file, not the process).
     """
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _settings["made"]:  # once per configuration, not once per hash
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _settings["made"] = True
         for number in range(count):
             held = lock(folder / f"slot-{number}", fcntl.LOCK_EX | fcntl.LOCK_NB)
             if held is not None:
@@ -67,6 +68,7 @@ def take(count, folder):
         number = (os.getpid() + threading.get_native_id()) % count
         return lock(folder / f"slot-{number}", fcntl.LOCK_EX)
     except OSError as error:
+        _settings["made"] = False  # made again next time (a cleaner may have removed it)
         if not _settings["warned"]:
             _settings["warned"] = True
             log.warning("Hashing without a slot: %s cannot be used (%s)", folder, error)

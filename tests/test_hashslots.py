@@ -116,3 +116,16 @@ def test_the_app_configures_one_slot_per_core(make_app, tmp_path):
         assert (tmp_path / "here" / "slot-0").exists()
     finally:
         hashslots._settings.update(saved)
+
+
+def test_a_folder_removed_while_running_is_made_again(slots):
+    """A temporary-files cleaner removing the folder costs one hash its slot, no more."""
+    folder = slots(1)
+    with hashslots.slot():
+        pass
+    (folder / "slot-0").unlink()
+    folder.rmdir()
+    with hashslots.slot():  # without a slot: the folder is gone
+        pass
+    with hashslots.slot():
+        assert (folder / "slot-0").exists()
