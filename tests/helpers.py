@@ -195,6 +195,15 @@ def gen_cohort(app, owner="trainer", name="Intake 1", members=(), audience="recr
         return cohort.id
 
 
+def gen_cpd_cohort(app, members=("trainee",)):
+    """Make a trainer and these trainees, and a CPD cohort of them owned by the trainer;
+    return its id."""
+    gen_user(app, "trainer", "trainer")
+    for username in members:
+        gen_user(app, username)
+    return gen_cohort(app, "trainer", "CPD 1", list(members), audience="cpd")
+
+
 def gen_assignment(app, cohort_id, key="doorstep", pinned=False, opens_at=None, due_at=None):
     """Assign a scenario's current version to a cohort, and return the assignment's id."""
     from simulator import assignments

@@ -15,7 +15,7 @@ from helpers import (
     SHARING_PATH,
     client_of,
     gen_assessment,
-    gen_cohort,
+    gen_cpd_cohort,
     gen_user,
     offered,
     play_through,
@@ -42,10 +42,7 @@ from simulator.rendering import LONDON
 @pytest.fixture
 def cohort(app):
     """Make a trainer, two candidates and a CPD cohort of both, owned by the trainer."""
-    gen_user(app, "trainer", "trainer")
-    gen_user(app, "trainee")
-    gen_user(app, "second")
-    return gen_cohort(app, "trainer", "CPD 1", ["trainee", "second"], audience="cpd")
+    return gen_cpd_cohort(app, ["trainee", "second"])
 
 
 @pytest.fixture

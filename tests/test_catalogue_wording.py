@@ -9,9 +9,8 @@ from helpers import (
     client_of,
     gen_assessment,
     gen_assignment,
-    gen_cohort,
+    gen_cpd_cohort,
     gen_sitting,
-    gen_user,
     text_of,
 )
 
@@ -22,9 +21,7 @@ from simulator.rendering import LONDON
 @pytest.fixture
 def cohort(app):
     """Make a trainer and a trainee, and a CPD cohort holding the trainee."""
-    gen_user(app, "trainer", "trainer")
-    gen_user(app, "trainee")
-    return gen_cohort(app, "trainer", "CPD 1", ["trainee"], audience="cpd")
+    return gen_cpd_cohort(app)
 
 
 def card(page, assignment_id):

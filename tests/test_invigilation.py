@@ -13,7 +13,7 @@ from helpers import (
     client_of,
     gen_assessment,
     gen_assignment,
-    gen_cohort,
+    gen_cpd_cohort,
     gen_sitting,
     gen_user,
     post,
@@ -34,10 +34,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture
 def cohort(app):
     """Make a trainer and a CPD cohort of four candidates."""
-    gen_user(app, "trainer", "trainer")
-    for username in CANDIDATES:
-        gen_user(app, username)
-    return gen_cohort(app, "trainer", "CPD 1", CANDIDATES, audience="cpd")
+    return gen_cpd_cohort(app, CANDIDATES)
 
 
 @pytest.fixture

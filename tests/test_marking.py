@@ -10,7 +10,7 @@ from helpers import (
     gen_assessment,
     gen_assignment,
     gen_attempt,
-    gen_cohort,
+    gen_cpd_cohort,
     gen_sitting,
     gen_user,
     post,
@@ -32,10 +32,7 @@ FEEDBACK_REVIEW = {when: ["outcome", "feedback"] for when in assessments.REVIEW_
 @pytest.fixture
 def cohort(app):
     """Make a trainer and a CPD cohort of two candidates."""
-    gen_user(app, "trainer", "trainer")
-    gen_user(app, "ann")
-    gen_user(app, "bob")
-    return gen_cohort(app, "trainer", "CPD 1", ["ann", "bob"], audience="cpd")
+    return gen_cpd_cohort(app, ["ann", "bob"])
 
 
 @pytest.fixture

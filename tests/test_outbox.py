@@ -12,7 +12,7 @@ from helpers import (
     attempt_id,
     client_of,
     gen_assessment,
-    gen_cohort,
+    gen_cpd_cohort,
     gen_sitting,
     gen_user,
     offered,
@@ -46,9 +46,7 @@ def verbs(app):
 @pytest.fixture
 def cohort(app):
     """Make a trainer and a CPD cohort holding the trainee."""
-    gen_user(app, "trainer", "trainer")
-    gen_user(app, "trainee")
-    return gen_cohort(app, "trainer", "CPD 1", ["trainee"], audience="cpd")
+    return gen_cpd_cohort(app)
 
 
 def test_playing_to_the_end_writes_each_statement_once(app, signed_in):
