@@ -268,10 +268,10 @@ def record_step(progress, choice, rationale, *, shows_next=False, shown_after=No
         rationale=rationale,
         recorded_at=now,
         elapsed_ms=engine.time_to_decide(now, shown, previous),
-        verdict=engine.verdicts(progress.scenario, choice_ids)[-1].verdict,
+        verdict=engine.last_verdict(progress.scenario, choice_ids).verdict,
     )
     records.link(attempt, progress.steps, step)
-    db.session.add(step)
+    insert_step(step)
     attempt.at_node = engine.replay(progress.scenario, choice_ids).node
     db.session.add(attempt)
     outbox.decision_taken(progress, step, choice)
@@ -280,6 +280,23 @@ def record_step(progress, choice, rationale, *, shows_next=False, shown_after=No
         attempt.shown_step, attempt.shown_at = step.step_number + 1, now
     commit_or_conflict()
     return step
+
+
+# A step is written with one Core statement that returns its id: the step object is kept
+# out of the session (it is never changed once written), which spares the unit of work.
+INSERT_STEP = AttemptStep.__table__.insert().returning(AttemptStep.__table__.c.id)
+STEP_COLUMNS = tuple(column.key for column in AttemptStep.__table__.columns if column.key != "id")
+
+
+def insert_step(step):
+    """Write a new step in the session's transaction and give it its id; raise StepConflict
+    if that step number is already taken (a double post)."""
+    values = {key: getattr(step, key) for key in STEP_COLUMNS}
+    try:
+        step.id = db.session.execute(INSERT_STEP, values).scalar_one()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise StepConflict from error
 
 
 # The longest `shown_after` read from a form: a day, in milliseconds.

@@ -141,11 +141,14 @@ def last_decision(scenario, steps, row, seed, rule):
     """
     if not steps:
         return None
-    judged = engine.verdicts(scenario, [step.choice_id for step in steps])
-    asked = [scenario.nodes[j.state.node].kind == "decision" for j in judged]
+    choice_ids = [step.choice_id for step in steps]
+    asked = [
+        scenario.nodes[state.node].kind == "decision"
+        for state, _ in engine.walk(scenario, choice_ids)
+    ]
     if not asked[-1]:
         return None
-    judgement = judged[-1]
+    judgement = engine.last_verdict(scenario, choice_ids)
     node = scenario.nodes[judgement.state.node]
     shown = engine.shown_choices(scenario, judgement.state, seed, rule)
     return decision(scenario, steps[-1], node, judgement, shown, row, sum(asked))

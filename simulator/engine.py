@@ -365,22 +365,45 @@ class Judge:
         Steps (a single Continue) are judged too, and are always good unless they cost
         the pass, which a step never does on its own.
         """
-        scenario = self.scenario
-        raw = dict.fromkeys(scenario.dimensions, 0)
+        raw = dict.fromkeys(self.scenario.dimensions, 0)
         failed = False
         judged = []
-        for state, choice in walk(scenario, choice_ids):
-            offered = offered_choices(scenario, state)
-            could = not failed and self.can_pass(state, raw)
-            options = tuple(
-                (option, self._verdict(state, raw, could, option, offered)) for option in offered
-            )
-            verdict = next(v for option, v in options if option.id == choice.id)
-            judged.append(Judged(state, choice, verdict, options))
+        for state, choice in walk(self.scenario, choice_ids):
+            judged.append(self._judged(state, raw, failed, choice))
             for key, points in choice.score.items():
                 raw[key] += points
             failed = failed or choice.fails
         return judged
+
+    def judge_last(self, choice_ids: Sequence[str]) -> Judged:
+        """Return the last choice of a path judged: ``judge(choice_ids)[-1]``, without
+        judging the choices before it (their points and failures still count).
+
+        A step's request judges only the choice just taken, so its cost grows with the
+        path's length by a replay alone, not by a search at every step.
+        """
+        taken = walk(self.scenario, choice_ids)
+        if not taken:
+            raise ValueError("an empty path has no last choice to judge")
+        raw = dict.fromkeys(self.scenario.dimensions, 0)
+        failed = False
+        for _state, choice in taken[:-1]:
+            for key, points in choice.score.items():
+                raw[key] += points
+            failed = failed or choice.fails
+        state, choice = taken[-1]
+        return self._judged(state, raw, failed, choice)
+
+    def _judged(self, state, raw, failed, choice) -> Judged:
+        """Judge one choice taken at ``state`` with the points ``raw`` so far, and the
+        options beside it; ``failed`` says whether the path before it took a failing choice."""
+        offered = offered_choices(self.scenario, state)
+        could = not failed and self.can_pass(state, raw)
+        options = tuple(
+            (option, self._verdict(state, raw, could, option, offered)) for option in offered
+        )
+        verdict = next(v for option, v in options if option.id == choice.id)
+        return Judged(state, choice, verdict, options)
 
     def _verdict(self, state, raw, could, choice, offered) -> str:
         """Return one option's verdict (see ``judge``)."""
@@ -428,6 +451,11 @@ def judge_for(scenario: Scenario) -> Judge:
 def verdicts(scenario: Scenario, choice_ids: Sequence[str]) -> list[Judged]:
     """Return the verdict of each choice on the path ``choice_ids`` (see ``Judge.judge``)."""
     return judge_for(scenario).judge(choice_ids)
+
+
+def last_verdict(scenario: Scenario, choice_ids: Sequence[str]) -> Judged:
+    """Return the last choice of a non-empty path judged (see ``Judge.judge_last``)."""
+    return judge_for(scenario).judge_last(choice_ids)
 
 
 def steps_left(scenario: Scenario, state: State) -> tuple[int, int | None]:

@@ -495,8 +495,8 @@ def has_feedback(progress, choice):
     """
     if choice.feedback or progress.node.kind != "decision":
         return bool(choice.feedback)
-    judged = engine.verdicts(progress.scenario, [*progress.choice_ids, choice.id])
-    return judged[-1].verdict != engine.GOOD
+    judged = engine.last_verdict(progress.scenario, [*progress.choice_ids, choice.id])
+    return judged.verdict != engine.GOOD
 
 
 def step_errors(node, choice_id, rationale):

@@ -1,7 +1,9 @@
 """Revision 2 in the engine: choice order, critical errors, verdicts, grade, time to decide."""
 
+import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -213,3 +215,34 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 def test_time_to_decide(shown, expected):
     """Time to decide runs from the node's first showing for that step to the choice."""
     assert engine.time_to_decide(T0 + timedelta(seconds=60), shown, T0) == expected
+
+
+LIBRARY = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)
+def test_judging_the_last_choice_alone_agrees_with_judging_the_path(path):
+    """A step's request judges only the choice just taken (`last_verdict`): on 40 seeded
+    random walks through each bundled scenario, it equals the whole path's last verdict
+    and options at every step, whatever came before (failing choices included)."""
+    scenario = load_bytes(path.read_bytes(), path.name).scenario
+    rng = random.Random(path.stem)
+    compared = 0
+    for _ in range(40):
+        choice_ids, state = [], engine.State(scenario.start)
+        while not engine.is_ending(scenario, state):
+            choice = rng.choice(engine.offered_choices(scenario, state))
+            choice_ids.append(choice.id)
+            assert (
+                engine.last_verdict(scenario, choice_ids)
+                == engine.verdicts(scenario, choice_ids)[-1]
+            )
+            compared += 1
+            state = engine.replay(scenario, choice_ids)
+    assert compared >= 40
+
+
+def test_an_empty_path_has_no_last_verdict(judged):
+    """There is no last choice to judge before the first is taken."""
+    with pytest.raises(ValueError, match="empty path"):
+        engine.last_verdict(judged, [])
