@@ -11,8 +11,9 @@ from datetime import timedelta
 from functools import cached_property
 
 from flask import abort, g
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import load_only
 from sqlmodel import select
 
 from . import engine, grades, outbox, records
@@ -71,19 +72,34 @@ class Progress:
         return engine.shown_choices(self.scenario, self.state, attempt.seed, attempt.choice_order)
 
 
+# What playing needs of an attempt's version (and what `scenario_for` reads to parse it
+# once per process): its lists of problems and statistics are JSON that play never shows,
+# and are loaded only if something asks for them.
+PLAYED_COLUMNS = (
+    ScenarioVersion.id,
+    ScenarioVersion.digest,
+    ScenarioVersion.scenario_key,
+    ScenarioVersion.version,
+    ScenarioVersion.title,
+    ScenarioVersion.path,
+    ScenarioVersion.format_revision,
+    ScenarioVersion.checked_with,
+)
+OWN_ATTEMPT = (
+    select(Attempt, ScenarioVersion)
+    .join(ScenarioVersion, ScenarioVersion.id == Attempt.scenario_version_id)
+    .options(load_only(*PLAYED_COLUMNS))
+    .where(Attempt.id == bindparam("id"))
+)
+
+
 def own_attempt(attempt_id):
     """Return the signed-in person's attempt, or 404 (someone else's is not revealed).
 
     Its version comes in the same statement (without its bytes), so that `progress_of`
     finds it in the request's identity map.
     """
-    statement = (
-        select(Attempt, ScenarioVersion)
-        .join(ScenarioVersion, ScenarioVersion.id == Attempt.scenario_version_id)
-        .options(*WITHOUT_BYTES)
-        .where(Attempt.id == attempt_id)
-    )
-    found = db.session.exec(statement).first()
+    found = db.session.execute(OWN_ATTEMPT, {"id": attempt_id}).first()
     if found is None or found[0].user_id != g.user.id:
         abort(404)
     attempt, version = found
@@ -94,9 +110,15 @@ def own_attempt(attempt_id):
 def progress_of(attempt):
     """Rebuild an attempt's progress from the database."""
     version = db.session.get(ScenarioVersion, attempt.scenario_version_id, options=WITHOUT_BYTES)
-    statement = select(AttemptStep).where(AttemptStep.attempt_id == attempt.id)
-    steps = db.session.exec(statement.order_by(AttemptStep.step_number)).all()
+    steps = db.session.scalars(STEPS, {"attempt_id": attempt.id}).all()
     return Progress(attempt, version, list(steps))
+
+
+STEPS = (
+    select(AttemptStep)
+    .where(AttemptStep.attempt_id == bindparam("attempt_id"))
+    .order_by(AttemptStep.step_number)
+)
 
 
 def user_attempts(user_id, scenario_key=None, assignment_id=None):

@@ -1,9 +1,8 @@
 """Shared web plumbing: CSRF, htmx, and rendering a page or just its swappable region."""
 
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFProtect
-from jinja2_fragments.flask import render_block
 
 from .. import rendering, sessions
 from . import safety
@@ -103,8 +102,24 @@ def render_page(template, **context):
     """Render the whole page, or for htmx only its title and swappable region."""
     # A history restore after a cache miss replaces the whole body, so it needs the page.
     if htmx and not htmx.history_restore_request:
-        title = render_block(template, "title", **context).strip()
-        region = render_block(template, "region", **context)
+        title, region = render_blocks(template, ("title", "region"), context)
+        title = title.strip()
         full_title = f"{title} – Safe to Report" if title else "Safe to Report"
         return f"<title>{full_title}</title>\n{region}"
     return render_template(template, **context)
+
+
+def render_blocks(name, blocks, context):
+    """Return each of a template's `blocks` rendered, in one context made once.
+
+    As jinja2_fragments' render_block does for one block, with Flask's context processors
+    run once for all of them (each call to render_block runs them again).
+    """
+    app = current_app._get_current_object()
+    app.update_template_context(context)
+    template = app.jinja_env.get_template(name)
+    made = template.new_context(context)
+    try:
+        return [app.jinja_env.concat(template.blocks[block](made)) for block in blocks]
+    except Exception:  # Jinja rewrites the traceback to point at the template's lines
+        app.jinja_env.handle_exception()
