@@ -14,6 +14,7 @@ from flask import abort, g
 from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from . import engine, grades, outbox, records
@@ -68,8 +69,16 @@ class Progress:
 
     def offered(self):
         """Return the choices offered now, in the order this attempt shows them."""
+        return list(self._offered)
+
+    @cached_property
+    def _offered(self):
+        """The choices offered now, worked out once (the form, the check of what was
+        posted and the statement about the step each ask)."""
         attempt = self.attempt
-        return engine.shown_choices(self.scenario, self.state, attempt.seed, attempt.choice_order)
+        return tuple(
+            engine.shown_choices(self.scenario, self.state, attempt.seed, attempt.choice_order)
+        )
 
 
 # What playing needs of an attempt's version (and what `scenario_for` reads to parse it
@@ -294,14 +303,35 @@ def record_step(progress, choice, rationale, *, shows_next=False, shown_after=No
     )
     records.link(attempt, progress.steps, step)
     insert_step(step)
-    attempt.at_node = engine.replay(progress.scenario, choice_ids).node
-    db.session.add(attempt)
     outbox.decision_taken(progress, step, choice)
-    finish_if_ended(progress, [*progress.steps, step], now)
-    if shows_next and attempt.finished_at is None:
-        attempt.shown_step, attempt.shown_at = step.step_number + 1, now
+    reached = engine.replay(progress.scenario, choice_ids)
+    if engine.is_ending(progress.scenario, reached):
+        attempt.at_node = reached.node
+        db.session.add(attempt)
+        finish_if_ended(progress, [*progress.steps, step], now)
+    else:
+        shown = (step.step_number + 1, now) if shows_next else None
+        moved_on(attempt, reached.node, shown)
     commit_or_conflict()
     return step
+
+
+def moved_on(attempt, node_id, shown=None):
+    """Write where an attempt not finished now stands (and, with `shown`, the step number
+    and time its next node was shown) with one Core UPDATE in the session's transaction.
+
+    The attempt object is given the same values as its loaded state, so the commit has
+    nothing of it to flush: most steps write no more than this.
+    """
+    values = {"at_node": node_id}
+    if shown is not None:
+        values["shown_step"], values["shown_at"] = shown
+    db.session.execute(MOVE_ON, {"attempt": attempt.id} | values)  # SET what `values` names
+    for key, value in values.items():
+        set_committed_value(attempt, key, value)
+
+
+MOVE_ON = Attempt.__table__.update().where(Attempt.__table__.c.id == bindparam("attempt"))
 
 
 # A step is written with one Core statement that returns its id: the step object is kept

@@ -8,6 +8,7 @@ attempt's grade, time to decide) live here too, each with its rules in its docst
 
 import hashlib
 import random
+import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -138,14 +139,25 @@ def is_ending(scenario: Scenario, state: State) -> bool:
 
 def walk(scenario: Scenario, choice_ids: Iterable[str]) -> list[tuple[State, Choice]]:
     """Replay ``choice_ids`` from the start; return each state with the choice taken there."""
-    state, taken = State(scenario.start), []
-    for choice_id in choice_ids:
-        choice = next((c for c in offered_choices(scenario, state) if c.id == choice_id), None)
-        if choice is None:
+    global _latest_walk
+    path = tuple(choice_ids)
+    latest = _latest_walk  # a step's request replays the same path several times
+    if latest is not None and latest[0] is scenario and latest[1] == path:
+        return list(latest[2])
+    state, taken, nodes = State(scenario.start), [], scenario.nodes
+    for choice_id in path:
+        # Choice ids are unique within a node: find the one taken, then ask if it was offered.
+        choice = next((c for c in nodes[state.node].choices if c.id == choice_id), None)
+        if choice is None or not (choice.when is None or choice.when.holds(state.flags)):
             raise ChoiceNotOffered(state.node, choice_id)
         taken.append((state, choice))
         state = State(choice.next, (state.flags | choice.set) - choice.clear)
+    _latest_walk = (scenario, path, tuple(taken))  # one assignment: safe between threads
     return taken
+
+
+# The latest walk (scenario, path, its states and choices), kept for `walk` to answer again.
+_latest_walk = None
 
 
 def replay(scenario: Scenario, choice_ids: Sequence[str]) -> State:
@@ -157,33 +169,32 @@ def replay(scenario: Scenario, choice_ids: Sequence[str]) -> State:
     return State(last_choice.next, (last_state.flags | last_choice.set) - last_choice.clear)
 
 
+# In a text to fill: a doubled brace, a placeholder (up to the next closing brace), or a
+# brace left over, which is an error.
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^}]*)\}|[{}]")
+
+
 def fill(text: str, row: Mapping[str, str]) -> str:
     """Fill ``{key}`` placeholders from ``row``; ``{{`` and ``}}`` give literal braces."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "{" and text.startswith("{{", i):
-            out.append("{")
-            i += 2
-        elif ch == "}" and text.startswith("}}", i):
-            out.append("}")
-            i += 2
-        elif ch == "{":
-            close = text.find("}", i)
-            key = text[i + 1 : close] if close != -1 else None
-            if key is None or key not in row:
-                raise PlaceholderError(
-                    f"no cast value for placeholder at {i}: {text[i : i + 20]!r}"
-                )
-            out.append(row[key])
-            i = close + 1
-        elif ch == "}":
-            raise PlaceholderError(f"unmatched '}}' at {i}")
-        else:
-            j = min((k for k in (text.find("{", i), text.find("}", i)) if k != -1), default=n)
-            out.append(text[i:j])
-            i = j
-    return "".join(out)
+    if "{" not in text and "}" not in text:
+        return text
+
+    def replace(match):
+        token, at = match.group(0), match.start()
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        if token == "}":
+            raise PlaceholderError(f"unmatched '}}' at {at}")
+        key = match.group(1)
+        if key is None or key not in row:  # no closing brace, or no such cast value
+            raise PlaceholderError(
+                f"no cast value for placeholder at {at}: {text[at : at + 20]!r}"
+            )
+        return row[key]
+
+    return PLACEHOLDER.sub(replace, text)
 
 
 def percent(raw: int, minimum: int, maximum: int) -> int:
@@ -308,6 +319,7 @@ class Judge:
         self.need = tuple(needs[d] for d in self.dims)
         self.fronts = search.fronts(self.dims, self.need)
         self._steps = None
+        self._latest = None  # (path, its last choice judged), for `judge_last`
 
     def steps_left(self, state: State) -> tuple[int, int | None]:
         """Return the fewest and most steps from ``state`` to an ending (most None: unbounded)."""
@@ -382,7 +394,11 @@ class Judge:
         A step's request judges only the choice just taken, so its cost grows with the
         path's length by a replay alone, not by a search at every step.
         """
-        taken = walk(self.scenario, choice_ids)
+        path = tuple(choice_ids)
+        latest = self._latest  # a step's request asks twice: to record it, to describe it
+        if latest is not None and latest[0] == path:
+            return latest[1]
+        taken = walk(self.scenario, path)
         if not taken:
             raise ValueError("an empty path has no last choice to judge")
         raw = dict.fromkeys(self.scenario.dimensions, 0)
@@ -392,7 +408,9 @@ class Judge:
                 raw[key] += points
             failed = failed or choice.fails
         state, choice = taken[-1]
-        return self._judged(state, raw, failed, choice)
+        judged = self._judged(state, raw, failed, choice)
+        self._latest = (path, judged)  # one assignment: safe between threads
+        return judged
 
     def _judged(self, state, raw, failed, choice) -> Judged:
         """Judge one choice taken at ``state`` with the points ``raw`` so far, and the

@@ -4,6 +4,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulator import engine
 from simulator.scenario import load_bytes
@@ -171,3 +173,40 @@ def test_fill_replaces_placeholders_and_keeps_doubled_braces(text, filled):
 def test_fill_inserts_cast_values_literally():
     """A cast value is inserted as it is, never read for placeholders or markup."""
     assert engine.fill("{v}", {"v": "{x} <b>"}) == "{x} <b>"
+
+
+def fill_by_characters(text, row):
+    """The format's reading of placeholders, one character at a time (the oracle below)."""
+    out, i = [], 0
+    while i < len(text):
+        if text.startswith("{{", i) or text.startswith("}}", i):
+            out.append(text[i])
+            i += 2
+        elif text[i] == "{":
+            close = text.find("}", i)
+            if close == -1 or text[i + 1 : close] not in row:
+                raise engine.PlaceholderError(f"no cast value for placeholder at {i}")
+            out.append(row[text[i + 1 : close]])
+            i = close + 1
+        elif text[i] == "}":
+            raise engine.PlaceholderError(f"unmatched '}}' at {i}")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+@settings(max_examples=600, derandomize=True, database=None, deadline=None)
+@given(st.text(alphabet="{}ab v", max_size=14))
+def test_fill_agrees_with_reading_one_character_at_a_time(text):
+    """Filling (one regular expression) fills, keeps and refuses exactly what reading the
+    text a character at a time does, and names the same place in its error."""
+    row = {"a": "Amina", "v": "{b}", "ab": "X"}
+    try:
+        expected = fill_by_characters(text, row)
+    except engine.PlaceholderError as error:
+        with pytest.raises(engine.PlaceholderError) as raised:
+            engine.fill(text, row)
+        assert str(raised.value).startswith(str(error))
+    else:
+        assert engine.fill(text, row) == expected
