@@ -42,6 +42,25 @@ def test_fragment_for_htmx(signed_in):
     assert response.headers["HX-Push-Url"] == url
 
 
+def test_title_and_region_share_one_context(signed_in):
+    """htmx's title and region are rendered in one context: Flask's context processors run
+    once for both, not once a block."""
+    url = start(signed_in)
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return {}
+
+    signed_in.application.template_context_processors[None].append(counted)
+    try:
+        page = signed_in.get(url, headers=HTMX).get_data(as_text=True)
+    finally:
+        signed_in.application.template_context_processors[None].remove(counted)
+    assert len(calls) == 1
+    assert page.startswith("<title>Step 1: A call to a flat") and "What do you do?" in page
+
+
 def test_form_enhanced_with_htmx(signed_in):
     """The play form is a real form that htmx also posts, swapping the play region."""
     url = start(signed_in)

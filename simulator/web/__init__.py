@@ -110,10 +110,11 @@ def render_page(template, **context):
 
 
 def render_blocks(name, blocks, context):
-    """Return each of a template's `blocks` rendered, in one context made once.
+    """Return each of a template's `blocks` rendered alone, in one context made once.
 
-    As jinja2_fragments' render_block does for one block, with Flask's context processors
-    run once for all of them (each call to render_block runs them again).
+    A block renders with the page's context, Flask's context processors included, run
+    once for all of the blocks: htmx's answers, which are rendered at every step, want
+    the title and the region, and making the context twice cost as much as a block.
     """
     app = current_app._get_current_object()
     app.update_template_context(context)
