@@ -12,6 +12,17 @@ sign-in's figure is the app's own work beside one hash.
     .venv/bin/python bench/profile_requests.py            # 30 attempts, 20 sign-ins
     .venv/bin/python bench/profile_requests.py --show     # and each kind's statements once
     .venv/bin/python bench/profile_requests.py --htmx     # play as htmx does (JavaScript on)
+    .venv/bin/python bench/profile_requests.py --htmx --attempts 84 --warm 36 --calls
+
+Every attempt's requests are counted, the briefing, Start and the debrief included (the
+debrief as the benchmark's trainee asks for it: its region alone with `--htmx`), and the
+last line sums them per step POST over the whole loop. `--warm N` plays N attempts first
+without counting them, so that the per-process caches (parsed versions, rendered Markdown,
+compiled templates) are as a running server's. `--calls` also counts the Python function
+calls of each request (`sys.setprofile`): a figure that, unlike CPU time on a shared
+machine, comes out the same run after run for the same paths, so two versions of the code
+can be compared by it (the paths are drawn at random, so compare per step, over 48 or more
+counted attempts).
 
 To compare with other code in the same sitting, put a copy of its `simulator/` (beside
 links to `templates`, `static`, `scenarios` and `migrations`) first on PYTHONPATH.
@@ -36,16 +47,20 @@ PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 STEP = re.compile(r'name="step" value="(\d+)"')
 CHOICE = re.compile(r'name="choice"[^>]*value="([^"]+)"')
-KINDS = ("GET node", "POST step", "GET feedback", "POST sign-in")
+KINDS = ("GET briefing", "POST start", "GET node", "POST step", "GET feedback", "GET debrief")
+SIGN_IN = "POST sign-in"
 
 
 class Counter:
     """Count an engine's statements, checkouts and commits for the request under way."""
 
-    def __init__(self, engine):
+    def __init__(self, engine, calls=False):
         from sqlalchemy import event
 
         self.now = None
+        self.counting = True  # False while warming up
+        self.calls = calls  # count each request's Python function calls too
+        self.called = defaultdict(list)  # kind -> [calls]
         # kind -> [(statements, the session store's, checkouts, commits, wall ms, CPU ms)]
         self.seen = defaultdict(list)
         self.texts = {}
@@ -70,6 +85,13 @@ class Counter:
 
     def measure(self, kind, send):
         """Send one request, counting and timing it under `kind`; return its response."""
+        if not self.counting:
+            return send()
+        if self.calls:
+            calls = [0]
+            response = self.with_calls_counted(send, calls)
+            self.called[kind].append(calls[0])
+            return response
         self.now = {"statements": [], "commits": 0, "checkouts": 0}
         began, cpu = time.perf_counter(), time.process_time()
         response = send()
@@ -83,13 +105,44 @@ class Counter:
             self.texts[kind] = texts  # the longest, to show
         return response
 
+    @staticmethod
+    def with_calls_counted(send, calls):
+        """Send a request with every Python function call it makes counted into `calls`."""
+
+        def count(_frame, event, _arg):
+            if event == "call":
+                calls[0] += 1
+
+        sys.setprofile(count)
+        try:
+            return send()
+        finally:
+            sys.setprofile(None)
+
+    def report_calls(self):
+        """Print the Python function calls per request of each kind, and per step POST."""
+        print(f"{'request':<14}{'n':>5}{'calls':>10}{'share':>8}")
+        total = sum(sum(c) for c in self.called.values())
+        for kind in (*KINDS, SIGN_IN):
+            calls = self.called.get(kind)
+            if calls:
+                share = sum(calls) / total
+                print(f"{kind:<14}{len(calls):>5}{statistics.fmean(calls):>10.0f}{share:>8.1%}")
+        steps = len(self.called.get("POST step", ()))
+        loop = sum(sum(self.called.get(kind, ())) for kind in KINDS)
+        if steps:
+            print(f"over the play loop: {loop / steps:.0f} calls per step POST")
+
     def report(self, show):
         """Print one line per kind of request (and, with `show`, its first statements)."""
+        if self.calls:
+            self.report_calls()
+            return
         print(
             f"{'request':<14}{'n':>5}{'statements':>12}{'sessions':>10}{'rest':>7}"
             f"{'checkouts':>11}{'commits':>9}{'p50 ms':>9}{'mean ms':>9}{'CPU ms':>8}"
         )
-        for kind in KINDS:
+        for kind in (*KINDS, SIGN_IN):
             rows = self.seen.get(kind, [])
             if not rows:
                 continue
@@ -103,8 +156,16 @@ class Counter:
                 f"{mean(commits):>9.2f}{statistics.median(ms):>9.2f}{mean(ms):>9.2f}"
                 f"{statistics.median(cpu):>8.2f}"
             )
+        steps = len(self.seen.get("POST step", ()))
+        if steps:
+            cpu = sum(row[5] for kind in KINDS for row in self.seen.get(kind, ()))
+            count = sum(len(self.seen.get(kind, ())) for kind in KINDS)
+            print(
+                f"over the play loop: {count / steps:.2f} requests and {cpu / steps:.2f} CPU ms "
+                "per step POST"
+            )
         if show:
-            for kind in KINDS:
+            for kind in (*KINDS, SIGN_IN):
                 print(f"\n{kind}:")
                 for text in self.texts.get(kind, []):
                     print("   ", " ".join(text.split())[:150])
@@ -133,7 +194,7 @@ def sign_in(client, counter, username):
     """Sign a new client in through the form, counting the POST."""
     token = CSRF.search(client.get("/sign-in").get_data(as_text=True)).group(1)
     form = {"username": username, "password": PASSWORD, "csrf_token": token}
-    response = counter.measure("POST sign-in", lambda: client.post("/sign-in", data=form))
+    response = counter.measure(SIGN_IN, lambda: client.post("/sign-in", data=form))
     assert response.status_code == 303, response.status_code
 
 
@@ -146,16 +207,23 @@ def play(client, counter, key, number, htmx=False):
     answered brings the next node, which Continue shows with no request (static/app.js).
     """
     headers = {"HX-Request": "true"} if htmx else {}
-    page = client.get(f"/scenarios/{key}").get_data(as_text=True)
+    briefing = f"/scenarios/{key}"
+    page = counter.measure("GET briefing", lambda: client.get(briefing)).get_data(as_text=True)
     form = {"number": str(number), "csrf_token": CSRF.search(page).group(1)}
-    where = client.post(f"/scenarios/{key}/attempts", data=form).headers["Location"]
+    started = counter.measure(
+        "POST start", lambda: client.post(f"/scenarios/{key}/attempts", data=form)
+    )
+    where = started.headers["Location"]
+    whole = True  # Start leads to a whole page, as a link does, JavaScript or not
     page = None  # the page at `where`, when a step's answer brought it
     while "/debrief" not in where:
         kind = "GET feedback" if "/feedback/" in where else "GET node"
         if page is None:
-            response = counter.measure(kind, lambda url=where: client.get(url, headers=headers))
+            asked = {} if whole else headers
+            response = counter.measure(kind, lambda url=where, h=asked: client.get(url, headers=h))
             assert response.status_code == 200, (where, response.status_code)
             page = response.get_data(as_text=True)
+        whole = False
         if kind == "GET feedback":
             ahead = re.search(r"<template data-app-next>(.*)</template>", page, re.S)
             where = re.search(r'href="(/attempts/\d+(?:/debrief)?)"', page).group(1)
@@ -176,6 +244,8 @@ def play(client, counter, key, number, htmx=False):
             continue
         assert response.status_code == 303, (where, response.status_code)
         where, page = response.headers["Location"], None
+    debrief = counter.measure("GET debrief", lambda: client.get(where, headers=headers))
+    assert debrief.status_code == 200, (where, debrief.status_code)
 
 
 def main():
@@ -191,6 +261,12 @@ def main():
     )
     parser.add_argument(
         "--profile", metavar="FILE", help="write a cProfile of the play path's requests to FILE"
+    )
+    parser.add_argument(
+        "--warm", type=int, default=0, metavar="N", help="play N attempts first, not counted"
+    )
+    parser.add_argument(
+        "--calls", action="store_true", help="count each request's Python function calls"
     )
     args = parser.parse_args()
     from argon2 import PasswordHasher
@@ -209,7 +285,7 @@ def main():
         with app.app_context():
             for n in range(args.sign_ins + 1):
                 create_user(f"trainee-{n}", PASSWORD, "trainee")
-            counter = Counter(db.engine)
+            counter = Counter(db.engine, calls=args.calls)
         client = app.test_client()
         sign_in(client, counter, "trainee-0")  # the first request loads the library
         counter.seen.clear()
@@ -220,7 +296,9 @@ def main():
         if profiler:
             profiler.enable()
         for n in range(args.attempts):
+            counter.counting = n >= args.warm
             play(client, counter, keys[n % len(keys)], n // len(keys) + 1, args.htmx)
+        counter.counting = True
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -229,7 +307,8 @@ def main():
         import simulator
 
         print(
-            f"{args.attempts} attempts over {len(keys)} scenarios; {args.sign_ins} sign-ins; "
+            f"{args.attempts} attempts over {len(keys)} scenarios ({args.warm} not counted); "
+            f"{args.sign_ins} sign-ins; "
             f"code from {Path(simulator.__file__).parent}"
         )
         counter.report(args.show)
