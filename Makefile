@@ -76,7 +76,7 @@ bench: install
 
 # Real HTTP load on 127.0.0.1: gunicorn with 1 and 2 workers, then nginx in front of it
 # (deploy/), then the deploy stack against a baseline app, a sign-in storm, think time and
-# faults, over a throwaway PostgreSQL cluster (bench/README.md); about 8 minutes. Not
+# faults, over a throwaway PostgreSQL cluster (bench/README.md); about 10 minutes. Not
 # part of `make test`: it is a benchmark.
 bench-load: install db-deps deploy-deps
 	$(BIN)/python bench/play_load.py
