@@ -6,6 +6,7 @@ same transaction as the final step, so the stored result always equals a recompu
 """
 
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -320,8 +321,8 @@ def moved_on(attempt, node_id, shown=None):
     """Write where an attempt not finished now stands (and, with `shown`, the step number
     and time its next node was shown) with one Core UPDATE in the session's transaction.
 
-    The attempt object is given the same values as its loaded state, so the commit has
-    nothing of it to flush: most steps write no more than this.
+    The values written are set on the attempt object as its loaded state, not as changes,
+    so the commit has nothing of it to flush: most steps write no more than this.
     """
     values = {"at_node": node_id}
     if shown is not None:
@@ -344,11 +345,8 @@ def insert_step(step):
     """Write a new step in the session's transaction and give it its id; raise StepConflict
     if that step number is already taken (a double post)."""
     values = {key: getattr(step, key) for key in STEP_COLUMNS}
-    try:
+    with clash_is_conflict():
         step.id = db.session.execute(INSERT_STEP, values).scalar_one()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise StepConflict from error
 
 
 # The longest `shown_after` read from a form: a day, in milliseconds.
@@ -443,26 +441,31 @@ def same_result(stored, recomputed):
     return stored is not None and all(recomputed.get(key) == stored[key] for key in stored)
 
 
+@contextmanager
+def clash_is_conflict():
+    """Roll back and raise StepConflict if what runs inside clashes with a unique constraint
+    (a step number or an attempt number another request took first)."""
+    try:
+        yield
+    except IntegrityError as error:
+        db.session.rollback()
+        raise StepConflict from error
+
+
 def commit_or_conflict():
     """Commit, turning a unique-constraint clash into StepConflict.
 
     The objects stay loaded: every value written is set on them, and the redirect that
     follows reads them (the attempt, the step) without a reload.
     """
-    try:
+    with clash_is_conflict():
         commit_keeping_loaded()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise StepConflict from error
 
 
 def flush_or_conflict():
     """Flush, turning a unique-constraint clash into StepConflict."""
-    try:
+    with clash_is_conflict():
         db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
-        raise StepConflict from error
 
 
 def clean_rationale(node, text):
