@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-load bench-report browser-deps db-deps graph-deps deploy-deps static clean
+.PHONY: install run test lint bench bench-load bench-report bench-spy browser-deps db-deps graph-deps deploy-deps static clean
 
 install: $(STAMP)
 
@@ -80,6 +80,13 @@ bench: install
 # part of `make test`: it is a benchmark.
 bench-load: install db-deps deploy-deps
 	$(BIN)/python bench/play_load.py
+
+# Where the deploy stack's workers spend their time while trainees play: py-spy samples
+# every gunicorn worker (bench/spy_deploy.py, bench/README.md); about 2 minutes. py-spy is
+# installed for this alone: it is a profiler, not something the app or its tests need.
+bench-spy: install db-deps deploy-deps
+	$(BIN)/pip install --quiet py-spy==0.4.3
+	$(BIN)/python bench/spy_deploy.py --gil
 
 # Analytics and CSV exports over 100,000 attempts and 1,000,000 steps in a throwaway
 # PostgreSQL cluster, each against a bare count of the rows it reads (bench/README.md);
