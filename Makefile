@@ -41,7 +41,7 @@ browser-deps:
 # pass prints as it goes, the PostgreSQL pass into $(PG_LOG), printed when both are done.
 # Both always run to the end; either failing fails.
 PG_LOG := .pytest-postgresql.log
-test: install browser-deps db-deps graph-deps
+test: install browser-deps db-deps graph-deps deploy-deps
 	$(BIN)/ruff check simulator tests bench scripts
 	@echo "The PostgreSQL pass runs beside this one; its report follows this one's."
 	status=0; \

@@ -37,3 +37,19 @@ accesslog = None
 errorlog = "-"
 worker_tmp_dir = "/dev/shm"
 control_socket_disable = True
+
+# Load the app once, in the master, and warm its caches there before forking: every worker
+# starts with every offered version parsed and judged, every text rendered and every
+# template compiled (simulator/warming.py), shared until written to. A HUP then starts new
+# workers from the code already loaded; to run new code, restart the service. Versions
+# published later are read by each worker when first played, as before.
+preload_app = True
+
+
+def when_ready(server):
+    """Warm the loaded app's caches and freeze them, before the first worker is forked."""
+    from simulator import warming
+
+    done = warming.warm(server.app.wsgi())
+    warming.freeze()
+    server.log.info("Caches warmed before forking: %s", done)

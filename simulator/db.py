@@ -5,7 +5,7 @@ import inspect
 import sqlite3
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, has_app_context
 from flask_alembic import Alembic
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlmodel import Session, SQLModel
@@ -18,10 +18,11 @@ alembic = Alembic(run_mkdir=False, metadatas=SQLModel.metadata)
 
 def init_app(app):
     """Configure the engine from DATABASE_URL and bind the extensions."""
-    # pool_pre_ping replaces a connection the server dropped (a restart, a failover, an
-    # idle timeout) before a request uses it, instead of failing that request.
+    # No pool_pre_ping: a round trip before every request's first statement, for the rare
+    # request after a restart. A connection the server dropped fails that statement
+    # instead, and the request runs again on a fresh one (`nothing_ran`, web.errors).
     app.config["SQLALCHEMY_ENGINES"] = {
-        "default": {"url": database_url(app.config["DATABASE_URL"]), "pool_pre_ping": True}
+        "default": {"url": database_url(app.config["DATABASE_URL"])}
     }
     app.config["ALEMBIC"] = {"script_location": str(app.config.get("MIGRATIONS_DIR"))}
     app.config["ALEMBIC_CONTEXT"] = {
@@ -36,6 +37,7 @@ def init_app(app):
     with app.app_context():
         for engine in db.engines.values():
             sa.event.listen(engine, "connect", set_sqlite_pragmas)
+            sa.event.listen(engine, "after_cursor_execute", note_statement)
 
 
 def drop_async_teardowns(app):
@@ -98,6 +100,22 @@ def commit_keeping_loaded():
         session.commit()
     finally:
         session.expire_on_commit = expiring
+
+
+def note_statement(*_):
+    """Note, for the request under way, that a statement of its own reached the database."""
+    if has_app_context():
+        g.statement_ran = True
+
+
+def nothing_ran():
+    """Say whether no statement of the request under way has reached the database yet.
+
+    A connection that fails then was dead before the request used it (the server restarted
+    since its last use): nothing the request did was seen by the database, so running it
+    again from the start, whatever its method, does nothing twice.
+    """
+    return not g.get("statement_ran")
 
 
 def database_url(url):

@@ -124,6 +124,49 @@ def test_only_a_safe_request_is_retried_once(make_app, method, status, runs):
     assert (response.status_code, len(calls)) == (status, runs)
 
 
+def connection_dropped():
+    """Return the error SQLAlchemy raises when a pooled connection turns out to be dead."""
+    return OperationalError(
+        "SELECT 1", {}, Exception("server closed the connection"), connection_invalidated=True
+    )
+
+
+@pytest.mark.parametrize(("statement_first", "status", "runs"), [(False, 200, 2), (True, 503, 1)])
+def test_a_post_on_a_dead_connection_runs_again_only_if_nothing_reached_the_database(
+    make_app, statement_first, status, runs
+):
+    """A POST whose first statement met a dead connection runs once more, on a fresh one;
+    one that had already run a statement is never run twice."""
+    app = make_app(WTF_CSRF_ENABLED=False, PROPAGATE_EXCEPTIONS=False, LOAD_LIBRARY_ON_START=False)
+    calls = []
+
+    def dead_once():
+        calls.append(1)
+        if statement_first:
+            db.session.exec(select(User)).all()
+        if len(calls) == 1:
+            raise connection_dropped()
+        return "fine"
+
+    app.add_url_rule("/dead", "dead", public(dead_once), methods=["POST"])
+    response = app.test_client().post("/dead")
+    assert (response.status_code, len(calls)) == (status, runs)
+
+
+def test_a_connection_dead_twice_is_not_retried_for_ever(make_app):
+    """A POST that keeps meeting dead connections is answered 503 after its one rerun."""
+    app = make_app(WTF_CSRF_ENABLED=False, PROPAGATE_EXCEPTIONS=False, LOAD_LIBRARY_ON_START=False)
+    calls = []
+
+    def dead():
+        calls.append(1)
+        raise connection_dropped()
+
+    app.add_url_rule("/dead", "dead", public(dead), methods=["POST"])
+    response = app.test_client().post("/dead")
+    assert response.status_code == 503 and len(calls) == 2
+
+
 def test_a_database_that_stays_away_is_retried_only_once(make_app):
     """A safe request gives up with a 503 after its one retry."""
     app = make_app()

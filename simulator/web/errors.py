@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .. import sessions
-from ..db import db
+from ..db import db, nothing_ran
 
 MESSAGES = {
     400: (
@@ -106,10 +106,18 @@ BUSY_MESSAGES = {
 
 
 def database_error(error):
-    """Retry a safe request once while the database is out of reach, then answer 503."""
+    """Retry a safe request once while the database is out of reach, then answer 503.
+
+    A request whose very first statement met a connection the server had dropped since
+    its last use (it restarted) runs again at once on a fresh connection, whatever its
+    method: the database saw nothing of it (`db.nothing_ran`).
+    """
     if not database_away(error):
         return server_error(error)
     db.session.rollback()
+    if dropped_before_use(error) and not g.get("reconnected"):
+        g.reconnected = True
+        return retry_request()
     if request.method in SAFE_METHODS and not g.get("database_retried"):
         g.database_retried = True
         time.sleep(RETRY_PAUSE_SECONDS)
@@ -122,6 +130,11 @@ def database_away(error):
     if isinstance(error, sa.exc.OperationalError | sa.exc.TimeoutError):
         return True
     return bool(getattr(error, "connection_invalidated", False))
+
+
+def dropped_before_use(error):
+    """Say whether the error is a dead connection's, met before any statement ran."""
+    return bool(getattr(error, "connection_invalidated", False)) and nothing_ran()
 
 
 def retry_request():

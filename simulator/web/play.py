@@ -528,15 +528,18 @@ def after_step(attempt, step, feedback=True):
 
 def stale(progress, posted):
     """Record nothing and show where the attempt stands, with a plain notice."""
-    db.session.rollback()
-    flash(STALE_NOTICE, "info")
     attempt = progress.attempt
     last = progress.steps[-1] if progress.steps else None
     if last is not None and posted == str(last.step_number) and last.is_decision:
-        return redirect(after_step(attempt, last), 303)
-    if attempt.finished_at is not None:
-        return redirect(url_for("play.debrief_page", attempt_id=attempt.id), 303)
-    return redirect(url_for("play.play", attempt_id=attempt.id), 303)
+        target = after_step(attempt, last)
+    elif attempt.finished_at is not None:
+        target = url_for("play.debrief_page", attempt_id=attempt.id)
+    else:
+        target = url_for("play.play", attempt_id=attempt.id)
+    # Only now: a rollback expires the loaded rows, which the lines above would read again.
+    db.session.rollback()
+    flash(STALE_NOTICE, "info")
+    return redirect(target, 303)
 
 
 @bp.get("/attempts/<int:attempt_id>/feedback/<int:number>")

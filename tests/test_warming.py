@@ -1,0 +1,66 @@
+"""Warming a process's caches before gunicorn forks (simulator/warming.py)."""
+
+import os
+import sys
+from pathlib import Path
+from urllib.request import urlopen
+
+from helpers import gen_user, sign_in, start, unreachable_database_url
+
+from simulator import engine, library, rendering, warming
+from simulator.db import db
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
+from loopback import Gunicorn, stack_env  # noqa: E402  (deploy/loopback.py)
+
+
+def test_warming_prepares_what_play_reads_and_lets_go_of_the_database(make_app):
+    """After warming, playing a node renders no Markdown and parses nothing anew, and the
+    pool holds no connection a forked worker could share."""
+    app = make_app()
+    gen_user(app)
+    with app.app_context():
+        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
+    done = warming.warm(app)
+    assert done["versions"] == 1 and done["texts"] > 0 and done["templates"] > 50
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 0
+        scenario = library.scenario_for(library.offered_version("doorstep"))
+    assert engine._judges[id(scenario)][0] is scenario
+    rendered = len(rendering._filled_html.cache)
+    parsed = len(app.extensions["scenario_cache"])
+    client = app.test_client()
+    sign_in(client)
+    page = client.get(start(client)).get_data(as_text=True)
+    assert "opens the door" in page
+    assert len(rendering._filled_html.cache) == rendered
+    assert len(app.extensions["scenario_cache"]) == parsed
+
+
+def test_warming_without_a_database_still_starts(make_app, tmp_path, caplog):
+    """With the database out of reach, warming compiles the templates, says why it read no
+    scenario, and raises nothing: the workers warm as they play, as before."""
+    app = make_app(DATABASE_URL=unreachable_database_url(tmp_path), LOAD_LIBRARY_ON_START=False)
+    done = warming.warm(app)
+    assert done["versions"] == 0 and done["templates"] > 50
+    assert "the database could not be read" in caplog.text
+
+
+def test_gunicorn_warms_in_the_master_and_its_workers_serve(tmp_path, scenarios_dir):
+    """The deploy configuration loads and warms the app before forking, and the forked
+    workers, whose engine was disposed of before the fork, answer with the database."""
+    env = stack_env(f"sqlite:///{tmp_path / 'served.db'}")
+    env["SIMULATOR_SCENARIOS_DIR"] = str(scenarios_dir)
+    for command in (["db", "upgrade"], ["scenarios", "load"]):
+        flask = Path(sys.executable).parent / "flask"
+        assert os.spawnve(os.P_WAIT, flask, [str(flask), *command], env) == 0
+    server = Gunicorn(env, tmp_path, workers=2).start()
+    try:
+        for _ in range(4):  # more requests than workers
+            with urlopen(f"http://{server.address}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "Caches warmed before forking: {'versions': 1" in log
+    assert "Traceback" not in log
