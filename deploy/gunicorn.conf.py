@@ -50,6 +50,9 @@ def when_ready(server):
     """Warm the loaded app's caches and freeze them, before the first worker is forked."""
     from simulator import warming
 
-    done = warming.warm(server.app.wsgi())
+    app = server.app.wsgi()
+    if "scenario_cache" not in getattr(app, "extensions", {}):
+        return  # another app: bench/baseline_app.py is served with this file too
+    done = warming.warm(app)
     warming.freeze()
     server.log.info("Caches warmed before forking: %s", done)
