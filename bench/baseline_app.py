@@ -27,10 +27,9 @@ import os
 import sqlalchemy as sa
 from flask import Flask, abort, redirect, request
 
-# The app's own engine settings (simulator/db.py): psycopg 3, pre-ping after a restart.
+# The app's own engine settings (simulator/db.py): psycopg 3, no pre-ping.
 engine = sa.create_engine(
-    sa.make_url(os.environ["SIMULATOR_DATABASE_URL"]).set(drivername="postgresql+psycopg"),
-    pool_pre_ping=True,
+    sa.make_url(os.environ["SIMULATOR_DATABASE_URL"]).set(drivername="postgresql+psycopg")
 )
 app = Flask(__name__)
 
