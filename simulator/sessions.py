@@ -25,7 +25,7 @@ the token's SHA-256 (so a copy of the table opens no session), with its person a
   person's is. Either way the cookie shows nothing of what it carries.
 - **Cost.** For a signed-in person, one read per request, of the session and its person
   together, in the request's own database session (so on the connection its view goes on to
-  use: no second connection, and no second pre-ping); a write only when the data changed or
+  use: no second connection); a write only when the data changed or
   the session was last marked seen more than `TOUCH_EVERY` ago, through a connection of its
   own so that the session's writes never commit a view's unfinished work (a sign-in, whose
   view knows its own work, stores its new session in its own transaction: `sign_in`). A new
@@ -290,7 +290,7 @@ def sign_in(session, user_id):
 
     The old token ends in the same transaction (fixation); the session's data is only the
     person. save_session then just sets the cookie. Begun otherwise, a sign-in would store
-    its session through a second connection (a second pre-ping and commit).
+    its session through a second connection (a second checkout and commit).
     """
     now = utcnow()
     ending, token = session.token, secrets.token_urlsafe(32)

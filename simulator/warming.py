@@ -29,8 +29,12 @@ def warm(app):
     with app.app_context():
         try:
             for version in library.offered_versions():
-                scenario = library.scenario_for(version)
-                done["texts"] += warm_scenario(scenario)
+                try:
+                    scenario = library.scenario_for(version)
+                    done["texts"] += warm_scenario(scenario)
+                except Exception:  # noqa: BLE001  (an optimisation never stops a start)
+                    app.logger.warning("Not warmed: %s", version.path, exc_info=True)
+                    continue
                 done["versions"] += 1
         except SQLAlchemyError:
             app.logger.warning("Caches not warmed: the database could not be read", exc_info=True)

@@ -590,7 +590,7 @@ class TestStatements:
 
     def test_one_connection(self, app, signed_in):
         """The session store reads in the request's own transaction: one connection from
-        the pool (one pre-ping) for the whole request."""
+        the pool for the whole request."""
         from sqlalchemy import event
 
         from simulator.db import db

@@ -238,7 +238,7 @@ def test_behind_a_trusted_proxy_each_client_counts_apart(make_app):
 
 def test_a_sign_in_uses_one_connection_and_one_commit(app):
     """The new session is stored in the sign-in's own transaction: one connection from the
-    pool (one pre-ping) and one commit for the whole request, and the cookie it sets opens
+    pool and one commit for the whole request, and the cookie it sets opens
     that session."""
     from sqlalchemy import event
 

@@ -64,3 +64,18 @@ def test_gunicorn_warms_in_the_master_and_its_workers_serve(tmp_path, scenarios_
     log = server.log.read_text()
     assert "Caches warmed before forking: {'versions': 1" in log
     assert "Traceback" not in log
+
+
+def test_a_version_that_cannot_be_read_is_passed_over(make_app, caplog):
+    """A stored version that no longer reads (stored before checks were kept, and failing
+    them now) is named in the log and left for play to refuse; the others are warmed and
+    the start goes on."""
+    app = make_app()
+    with app.app_context():
+        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
+        version = library.offered_version("doorstep")
+        version.checked_with, version.source = None, b"id: [not a scenario"
+        db.session.commit()
+    done = warming.warm(app)
+    assert done["versions"] == 0 and done["templates"] > 50
+    assert "Not warmed: doorstep.yaml" in caplog.text
