@@ -1,4 +1,4 @@
-"""The production stack's nginx (deploy/nginx/app.conf), on loopback."""
+"""The production stack (deploy/): gunicorn with its config, and its nginx, on loopback."""
 
 import sys
 from pathlib import Path
@@ -8,7 +8,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
-from loopback import HOST, Nginx, free_port  # noqa: E402  (deploy/loopback.py)
+from loopback import HOST, Gunicorn, Nginx, free_port, prepare, stack_env  # noqa: E402
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -29,3 +29,21 @@ def test_nginx_says_busy_while_gunicorn_is_not_answering(method):
     assert error.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "<h1>The service is busy for a moment</h1>" in page and 'lang="en"' in page
     assert "reload the page to see where things stand" in page
+
+
+def test_gunicorn_warms_in_the_master_and_its_workers_serve(tmp_path, scenarios_dir):
+    """The deploy configuration loads and warms the app before forking, and the forked
+    workers, whose engine was disposed of before the fork, answer with the database."""
+    env = stack_env(f"sqlite:///{tmp_path / 'served.db'}")
+    env["SIMULATOR_SCENARIOS_DIR"] = str(scenarios_dir)
+    prepare(env)
+    server = Gunicorn(env, tmp_path, workers=2).start()
+    try:
+        for _ in range(4):  # more requests than workers
+            with urlopen(f"http://{server.address}/healthz", timeout=5) as answer:
+                assert answer.status == 200
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "Caches warmed before forking: {'versions': 1" in log
+    assert "Traceback" not in log

@@ -1,17 +1,9 @@
 """Warming a process's caches before gunicorn forks (simulator/warming.py)."""
 
-import os
-import sys
-from pathlib import Path
-from urllib.request import urlopen
-
-from helpers import gen_user, sign_in, start, unreachable_database_url
+from helpers import gen_user, offered, sign_in, start, unreachable_database_url
 
 from simulator import engine, library, rendering, warming
 from simulator.db import db
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
-from loopback import Gunicorn, stack_env  # noqa: E402  (deploy/loopback.py)
 
 
 def test_warming_prepares_what_play_reads_and_lets_go_of_the_database(make_app):
@@ -20,7 +12,7 @@ def test_warming_prepares_what_play_reads_and_lets_go_of_the_database(make_app):
     app = make_app()
     gen_user(app)
     with app.app_context():
-        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
+        offered(app, "doorstep")
     done = warming.warm(app)
     assert done["versions"] == 1 and done["texts"] > 0 and done["templates"] > 50
     with app.app_context():
@@ -46,34 +38,13 @@ def test_warming_without_a_database_still_starts(make_app, tmp_path, caplog):
     assert "the database could not be read" in caplog.text
 
 
-def test_gunicorn_warms_in_the_master_and_its_workers_serve(tmp_path, scenarios_dir):
-    """The deploy configuration loads and warms the app before forking, and the forked
-    workers, whose engine was disposed of before the fork, answer with the database."""
-    env = stack_env(f"sqlite:///{tmp_path / 'served.db'}")
-    env["SIMULATOR_SCENARIOS_DIR"] = str(scenarios_dir)
-    for command in (["db", "upgrade"], ["scenarios", "load"]):
-        flask = Path(sys.executable).parent / "flask"
-        assert os.spawnve(os.P_WAIT, flask, [str(flask), *command], env) == 0
-    server = Gunicorn(env, tmp_path, workers=2).start()
-    try:
-        for _ in range(4):  # more requests than workers
-            with urlopen(f"http://{server.address}/healthz", timeout=5) as answer:
-                assert answer.status == 200
-    finally:
-        server.stop()
-    log = server.log.read_text()
-    assert "Caches warmed before forking: {'versions': 1" in log
-    assert "Traceback" not in log
-
-
 def test_a_version_that_cannot_be_read_is_passed_over(make_app, caplog):
     """A stored version that no longer reads (stored before checks were kept, and failing
     them now) is named in the log and left for play to refuse; the others are warmed and
     the start goes on."""
     app = make_app()
     with app.app_context():
-        library.load_folder(Path(app.config["SCENARIOS_DIR"]))
-        version = library.offered_version("doorstep")
+        version = offered(app, "doorstep")
         version.checked_with, version.source = None, b"id: [not a scenario"
         db.session.commit()
     done = warming.warm(app)
