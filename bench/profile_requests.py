@@ -17,8 +17,10 @@ sign-in's figure is the app's own work beside one hash.
 Every attempt's requests are counted, the briefing, Start and the debrief included (the
 debrief as the benchmark's trainee asks for it: its region alone with `--htmx`), and the
 last line sums them per step POST over the whole loop. `--warm N` plays N attempts first
-without counting them, so that the per-process caches (parsed versions, rendered Markdown,
-compiled templates) are as a running server's. `--calls` also counts the Python function
+without counting them (and out of `--profile`). Before any, the caches are warmed as
+gunicorn's master warms them before forking (`simulator.warming`: every offered version
+parsed and judged, its texts rendered, the templates compiled), so that what is measured
+is a deployed worker's play. `--calls` also counts the Python function
 calls of each request (`sys.setprofile`): a figure that, unlike CPU time on a shared
 machine, comes out the same run after run for the same paths, so two versions of the code
 can be compared by it (the paths are drawn at random, so compare per step, over 48 or more
@@ -278,6 +280,7 @@ def main():
     try:
         cluster.start()
         app = make_app(cluster.create_database("profile"))
+        from simulator import warming
         from simulator.accounts import create_user
         from simulator.db import db
         from simulator.library import offered_versions
@@ -291,12 +294,16 @@ def main():
         counter.seen.clear()
         with app.app_context():
             keys = sorted(v.scenario_key for v in offered_versions())
+        # As gunicorn's master does before forking (deploy/gunicorn.conf.py), so that what
+        # is measured is a deployed worker's play, not its first renderings.
+        warming.warm(app)
+        warming.freeze()
         # CPU time, so that waits on PostgreSQL (another process) do not count as the app's.
         profiler = cProfile.Profile(time.process_time) if args.profile else None
-        if profiler:
-            profiler.enable()
         for n in range(args.attempts):
             counter.counting = n >= args.warm
+            if profiler and n == args.warm:
+                profiler.enable()  # the counted attempts alone
             play(client, counter, keys[n % len(keys)], n // len(keys) + 1, args.htmx)
         counter.counting = True
         if profiler:

@@ -117,6 +117,31 @@ def own_attempt(attempt_id):
     return attempt
 
 
+def own_progress(attempt_id):
+    """Return the signed-in person's attempt's progress, or 404, as `own_attempt` and
+    `progress_of` would, read in one statement: the attempt and its version on every row,
+    beside each of its steps in order (or none, on the one row of an attempt not begun).
+
+    Every play request reads all three, so this spares each of them a round trip.
+    """
+    rows = db.session.execute(OWN_PROGRESS, {"id": attempt_id}).all()
+    if not rows or rows[0][0].user_id != g.user.id:
+        abort(404)
+    attempt, version, _step = rows[0]
+    hold(version)
+    return Progress(attempt, version, [row[2] for row in rows if row[2] is not None])
+
+
+OWN_PROGRESS = (
+    select(Attempt, ScenarioVersion, AttemptStep)
+    .join(ScenarioVersion, ScenarioVersion.id == Attempt.scenario_version_id)
+    .outerjoin(AttemptStep, AttemptStep.attempt_id == Attempt.id)
+    .options(load_only(*PLAYED_COLUMNS))
+    .where(Attempt.id == bindparam("id"))
+    .order_by(AttemptStep.step_number)
+)
+
+
 def progress_of(attempt):
     """Rebuild an attempt's progress from the database."""
     version = db.session.get(ScenarioVersion, attempt.scenario_version_id, options=WITHOUT_BYTES)

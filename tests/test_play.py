@@ -537,56 +537,57 @@ class TestStatements:
         return count
 
     def test_node(self, app, signed_in):
-        """Showing a node reads the attempt with its version, then its log, and marks it
-        shown: three statements, however long the log, with no reload after the mark. (The
-        person comes with the session, in the session store's one statement.)"""
+        """Showing a node reads the attempt with its version and its log in one statement,
+        and marks it shown: two statements, however long the log, with no reload after the
+        mark. (The person comes with the session, in the session store's one statement.)"""
         url = start(signed_in)
         first, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and first == 3
+        assert response.status_code == 200 and first == 2
         play_through(signed_in, url, ["interpreter", "continue"])
         later, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and later == 3
+        assert response.status_code == 200 and later == 2
 
     def test_node_shown_again(self, app, signed_in):
-        """Showing a node again only reads: two statements."""
+        """Showing a node again only reads: one statement."""
         url = start(signed_in)
         signed_in.get(url)
         count, response = queries_in(app, lambda: signed_in.get(url))
-        assert response.status_code == 200 and count == 2
+        assert response.status_code == 200 and count == 1
 
     def test_step(self, app, signed_in):
-        """Recording a step reads the attempt with its version, then its log, then writes the
-        step and the attempt: four statements, and no reload after the commit."""
+        """Recording a step reads the attempt with its version and its log in one
+        statement, then writes the step and the attempt: three statements, and no reload
+        after the commit."""
         url = start(signed_in)
         play_through(signed_in, url, ["interpreter"])
-        assert self.step_statements(app, signed_in, url, 1, "continue") == 4
+        assert self.step_statements(app, signed_in, url, 1, "continue") == 3
 
     def test_decision(self, app, signed_in):
-        """A decision also writes its statement to the outbox: five statements; the
+        """A decision also writes its statement to the outbox: four statements; the
         installation's namespace is read once, by the first decision, and then kept."""
         url = start(signed_in)
-        assert self.step_statements(app, signed_in, url, 0, "interpreter") == 6
+        assert self.step_statements(app, signed_in, url, 0, "interpreter") == 5
         take(signed_in, url, 1, "continue")
         assert take(signed_in, url, 2, "reassure", "She is at risk.").status_code == 303
         again = start(signed_in, number=2)
-        assert self.step_statements(app, signed_in, again, 0, "interpreter") == 5
+        assert self.step_statements(app, signed_in, again, 0, "interpreter") == 4
 
     def test_step_answered_in_place_for_htmx(self, app, signed_in):
         """htmx's step is answered with what follows, from the rows the step already has:
-        feedback reads nothing more (the decision's six statements), and the next node
-        is marked shown with the step, in its one commit (the step's four)."""
+        feedback reads nothing more (the decision's five statements), and the next node
+        is marked shown with the step, in its one commit (the step's three)."""
         htmx = {"HX-Request": "true"}
         url = start(signed_in)
         form = {"step": "0", "choice": "interpreter", "csrf_token": csrf_token(signed_in)}
         count, response = queries_in(app, lambda: signed_in.post(url, data=form, headers=htmx))
         assert response.status_code == 200 and "A good choice" in response.get_data(as_text=True)
-        assert count == 6
+        assert count == 5
         form = {"step": "1", "choice": "continue", "csrf_token": csrf_token(signed_in)}
         count, response = queries_in(app, lambda: signed_in.post(url, data=form, headers=htmx))
         assert response.status_code == 200 and 'name="step" value="2"' in response.get_data(
             as_text=True
         )
-        assert count == 4
+        assert count == 3
 
     def test_one_connection(self, app, signed_in):
         """The session store reads in the request's own transaction: one connection from
@@ -638,11 +639,11 @@ class TestStatements:
         assert not [text for text in seen if "source" in text or "map_svg" in text]
 
     def test_feedback(self, app, signed_in):
-        """Feedback reads the attempt with its version, then its log: two statements."""
+        """Feedback reads the attempt with its version and its log: one statement."""
         url = start(signed_in)
         take(signed_in, url, 0, "interpreter")
         count, response = queries_in(app, lambda: signed_in.get(url + "/feedback/1"))
-        assert response.status_code == 200 and count == 2
+        assert response.status_code == 200 and count == 1
 
 
 def test_cast_values_are_literal(make_app, scenarios_dir):

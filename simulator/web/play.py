@@ -307,7 +307,8 @@ def already_started(own):
 @allow(*ANY_ROLE)
 def play(attempt_id):
     """Show the attempt's current node."""
-    attempt = attempts.own_attempt(attempt_id)
+    progress = attempts.own_progress(attempt_id)
+    attempt = progress.attempt
     if attempt.abandoned_at is not None:
         return abandoned(attempt)
     closed = assessing.settle(attempt)
@@ -317,7 +318,6 @@ def play(attempt_id):
         return abandoned(attempt)
     if attempt.finished_at is not None:
         return redirect(url_for("play.debrief_page", attempt_id=attempt.id), 303)
-    progress = attempts.progress_of(attempt)
     attempts.mark_shown(progress)
     return render_node(progress)
 
@@ -428,13 +428,13 @@ def picture(version, node, row):
 @allow(*ANY_ROLE)
 def take_step(attempt_id):
     """Record one choice, exactly once, and show what follows."""
-    attempt = attempts.own_attempt(attempt_id)
+    progress = attempts.own_progress(attempt_id)
+    attempt = progress.attempt
     refused = assessing.before_step(attempt)
     if refused is not None:
         return refused
     if attempt.abandoned_at is not None:
         return abandoned(attempt)
-    progress = attempts.progress_of(attempt)
     posted = request.form.get("step", "")
     if attempt.finished_at is not None or posted != str(progress.next_step_number):
         return stale(progress, posted)
@@ -463,7 +463,7 @@ def take_step(attempt_id):
             shown_after=attempts.shown_after(shown_after),
         )
     except attempts.StepConflict:
-        return stale(attempts.progress_of(attempts.own_attempt(attempt_id)), posted)
+        return stale(attempts.own_progress(attempt_id), posted)
     following = after_step(attempt, step, feedback)
     if htmx and (to_feedback_page or attempt.finished_at is None):
         after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
@@ -546,10 +546,9 @@ def stale(progress, posted):
 @allow(*ANY_ROLE)
 def feedback(attempt_id, number):
     """Say whether decision `number` was a good one, why, and the guidance behind it."""
-    attempt = attempts.own_attempt(attempt_id)
-    if not assessing.feedback_during(attempt):
+    progress = attempts.own_progress(attempt_id)
+    if not assessing.feedback_during(progress.attempt):
         abort(404)
-    progress = attempts.progress_of(attempt)
     if not 1 <= number <= len(progress.steps):
         abort(404)
     return feedback_page(progress, number)
@@ -603,30 +602,31 @@ def ahead(progress):
 @allow(*ANY_ROLE)
 def debrief_page(attempt_id):
     """Show the outcome, the sharing criterion first, the scores and the decision log."""
-    attempt = attempts.own_attempt(attempt_id)
+    progress = attempts.own_progress(attempt_id)
+    attempt = progress.attempt
     assessing.settle(attempt)
     if attempt.finished_at is None and attempt.mode == "assessment":
         if attempt.abandoned_at is not None:
             return abandoned(attempt)
     if attempt.finished_at is None:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
-    context = debrief_context(attempt, "play.debrief_page")
+    context = debrief_context(attempt, "play.debrief_page", progress)
     if attempt.mode == "assessment":
         context.update(assessing.review_context(attempt))
         if "best_path" in context["shows"]:
-            progress = attempts.progress_of(attempt)
             context["best"] = story.best_steps(progress.scenario, progress.row)
         return render_page("play/review.html", **context, **try_again(attempt))
     context["cohort_lines"] = analytics.cohort_lines(attempt)
     return render_page("play/debrief.html", **context, **try_again(attempt))
 
 
-def debrief_context(attempt, endpoint):
+def debrief_context(attempt, endpoint, progress=None):
     """Return what the debrief shows of an attempt: everything once finished, else its log so far.
 
-    `endpoint` is the debrief's own view, for its links between orders of the log.
+    `endpoint` is the debrief's own view, for its links between orders of the log;
+    `progress` the attempt's, if already read.
     """
-    progress = attempts.progress_of(attempt)
+    progress = progress or attempts.progress_of(attempt)
     scenario, row = progress.scenario, progress.row
     log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
     by_stage = request.args.get("view") == "stage"
