@@ -5,6 +5,7 @@ choices; `finish_if_ended` stores that result when the log reaches an ending, in
 same transaction as the final step, so the stored result always equals a recomputation.
 """
 
+import functools
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -328,18 +329,90 @@ def record_step(progress, choice, rationale, *, shows_next=False, shown_after=No
         verdict=engine.last_verdict(progress.scenario, choice_ids).verdict,
     )
     records.link(attempt, progress.steps, step)
-    insert_step(step)
-    outbox.decision_taken(progress, step, choice)
     reached = engine.replay(progress.scenario, choice_ids)
     if engine.is_ending(progress.scenario, reached):
+        insert_step(step)
+        outbox.decision_taken(progress, step, choice)
         attempt.at_node = reached.node
         db.session.add(attempt)
         finish_if_ended(progress, [*progress.steps, step], now)
     else:
+        with db.session.no_autoflush:
+            statements = outbox.decision_statements(progress, step, choice)
         shown = (step.step_number + 1, now) if shows_next else None
-        moved_on(attempt, reached.node, shown)
+        write_step(step, statements, attempt, reached.node, shown)
     commit_or_conflict()
     return step
+
+
+def write_step(step, statements, attempt, node_id, shown=None):
+    """Write a step that does not end its attempt, the outbox rows of its `statements` and
+    where the attempt now stands (`moved_on`), in the session's transaction; raise
+    StepConflict if the step number is already taken.
+
+    On PostgreSQL the three writes are one statement (`STEP_WRITES`): one round trip
+    instead of three, on the path every step of every attempt takes. SQLite has no writes
+    inside WITH, so there they are three statements, as `insert_step`, `outbox.add` and
+    `moved_on` make them.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        insert_step(step)
+        outbox.add(statements)
+        moved_on(attempt, node_id, shown)
+        return
+    moved = {"at_node": node_id}
+    if shown is not None:
+        moved["shown_step"], moved["shown_at"] = shown
+    values = {f"step_{key}": getattr(step, key) for key in STEP_COLUMNS}
+    for number, row in enumerate(outbox.rows_of(statements)):
+        values |= {f"message{number}_{key}": value for key, value in row.items()}
+    values |= {"attempt": attempt.id} | moved
+    with clash_is_conflict():
+        step.id = db.session.execute(step_writes(len(statements), tuple(moved)), values).scalar_one()
+    for key, value in moved.items():
+        set_committed_value(attempt, key, value)
+
+
+@functools.cache
+def step_writes(messages, moved):
+    """Return the one PostgreSQL statement that writes a step, `messages` outbox rows and
+    the attempt's columns `moved`, and returns the step's id, built once for each shape:
+
+        WITH step AS (INSERT INTO attempt_steps ... RETURNING id),
+             message0 AS (INSERT INTO outbox ...),
+             moved AS (UPDATE attempts SET at_node = ... WHERE id = ...)
+        SELECT step.id FROM step
+
+    Every part runs whether or not the SELECT reads it, in the one statement's snapshot:
+    none reads what another writes. A step number already taken fails the whole statement,
+    so nothing of it is kept.
+    """
+    steps, outbox_rows = AttemptStep.__table__, outbox.INSERT.table
+    step = (
+        steps.insert()
+        .values({key: bindparam(f"step_{key}", type_=steps.c[key].type) for key in STEP_COLUMNS})
+        .returning(steps.c.id)
+        .cte("step")
+    )
+    parts = [
+        outbox_rows.insert()
+        .values(
+            {
+                key: bindparam(f"message{number}_{key}", type_=outbox_rows.c[key].type)
+                for key in outbox.ROW_COLUMNS
+            }
+        )
+        .cte(f"message{number}")
+        for number in range(messages)
+    ]
+    attempts_table = Attempt.__table__
+    parts.append(
+        attempts_table.update()
+        .where(attempts_table.c.id == bindparam("attempt"))
+        .values({key: bindparam(key, type_=attempts_table.c[key].type) for key in moved})
+        .cte("moved")
+    )
+    return select(step.c.id).add_cte(*parts)
 
 
 def moved_on(attempt, node_id, shown=None):

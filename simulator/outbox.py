@@ -110,14 +110,20 @@ def sitting_of(attempt, version=None):
 # Written with one Core statement in the caller's transaction: a row is never read back in
 # the request that writes it, and the ORM's unit of work cost more than the statement.
 INSERT = OutboxMessage.__table__.insert()
+# The columns every row has (`rows_of`), for statements that write rows with others.
+ROW_COLUMNS = ("kind", "message_id", "payload", "created_at", "tries", "next_try_at")
 
 
 def add(statements):
     """Write statements as outbox rows, in order, in the session's transaction."""
-    if not statements:
-        return
+    if statements:
+        db.session.execute(INSERT, rows_of(statements))
+
+
+def rows_of(statements):
+    """Return the outbox rows that hold these statements, due at once."""
     now = utcnow()
-    rows = [
+    return [
         {
             "kind": XAPI,
             "message_id": made["id"],
@@ -128,7 +134,6 @@ def add(statements):
         }
         for made in statements
     ]
-    db.session.execute(INSERT, rows)
 
 
 def attempt_started(attempt, version):
@@ -141,11 +146,17 @@ def attempt_started(attempt, version):
 
 def decision_taken(progress, step, choice):
     """Write a decision just added to the log: the options as shown, the choice, its marks."""
-    if progress.attempt.preview or not step.is_decision:
-        return
     with db.session.no_autoflush:
-        sitting = sitting_of(progress.attempt, progress.version)
-        add([xapi.answered(site(), sitting, decision_of(progress, step, choice))])
+        add(decision_statements(progress, step, choice))
+
+
+def decision_statements(progress, step, choice):
+    """Return the statements a step just added to the log makes: one for a decision, none
+    for a step that is not one or for a trainer's preview."""
+    if progress.attempt.preview or not step.is_decision:
+        return []
+    sitting = sitting_of(progress.attempt, progress.version)
+    return [xapi.answered(site(), sitting, decision_of(progress, step, choice))]
 
 
 def decision_of(progress, step, choice):
