@@ -575,6 +575,10 @@ class BaselineGunicorn(Gunicorn):
         return self
 
 
+# deploy/gunicorn.conf.py's number of workers, unless GUNICORN_WORKERS says otherwise.
+CONFIG_WORKERS = int(os.environ.get("GUNICORN_WORKERS", 2 * os.cpu_count() + 1))
+
+
 class Stack:
     """The deploy stack: nginx (deploy/nginx/app.conf) in front of gunicorn (its config).
 
@@ -596,7 +600,12 @@ class Stack:
         self.nginx = Nginx(self.gunicorn.address).start()
         self.base = self.nginx.base
         if self.workers.startswith("None"):
-            self.workers = f"{len(self.worker_pids())}+nginx"
+            # The first worker answers while the master may still be forking the others.
+            count, deadline = len(self.worker_pids()), time.monotonic() + 10
+            while count < CONFIG_WORKERS and time.monotonic() < deadline:
+                time.sleep(0.1)
+                count = len(self.worker_pids())
+            self.workers = f"{count}+nginx"
         return self
 
     def stop(self):

@@ -173,6 +173,23 @@ def user_attempts(user_id, scenario_key=None, assignment_id=None):
     return db.session.exec(statement.order_by(Attempt.scenario_key, Attempt.number)).all()
 
 
+def attempts_and_next(user_id, scenario_key, assignment_id=None):
+    """Return a person's attempts at a scenario's free practice or at one assignment, oldest
+    first (as `user_attempts`), and the number their next will carry (as
+    `next_attempt_number`), from one statement: a briefing and Start ask for both.
+
+    A trainer's previews count towards the number but are not among the attempts.
+    """
+    statement = select(Attempt).where(
+        Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
+    )
+    if assignment_id is None:
+        statement = statement.where(Attempt.scenario_key == scenario_key)
+    every = db.session.exec(statement.order_by(Attempt.number)).all()
+    own = [a for a in every if assignment_id is not None or not a.preview]
+    return own, max((a.number for a in every), default=0) + 1
+
+
 def assigned_attempts(user_id, assignment_ids):
     """Return a person's attempts at these assignments, oldest first."""
     if not assignment_ids:

@@ -12,6 +12,7 @@ from helpers import (
     gen_user,
     play_through,
     post,
+    queries_for,
     queries_in,
     sign_in,
     signed_in_trainee,
@@ -535,6 +536,22 @@ class TestStatements:
         count, response = queries_in(app, lambda: client.post(url, data=form))
         assert response.status_code == 303
         return count
+
+    def test_briefing_and_start(self, app, signed_in):
+        """The briefing reads the version, then the person's attempts with the number the
+        next will carry, in one statement; Start reads the same two, then writes the
+        attempt and its outbox row. A preview of the trainer's would count towards the
+        number, so the one statement reads every attempt and leaves previews out."""
+        first = start(signed_in)
+        play_through(signed_in, first, BEST_PATH)
+        count = queries_for(app, signed_in, "/scenarios/doorstep")
+        assert count == 2
+        form = {"number": "2", "csrf_token": csrf_token(signed_in)}
+        count, response = queries_in(
+            app, lambda: signed_in.post("/scenarios/doorstep/attempts", data=form)
+        )
+        assert response.status_code == 303 and count == 4
+        assert text_of(signed_in.get("/scenarios/doorstep")).count("Attempt 2") >= 1
 
     def test_node(self, app, signed_in):
         """Showing a node reads the attempt with its version and its log in one statement,

@@ -167,7 +167,7 @@ def resume_url(attempt):
 def briefing(key):
     """Show what a scenario asks of the officer and how it is scored, then Start."""
     version = library.offered_version(key)
-    return render_briefing(version, attempts.user_attempts(g.user.id, key))
+    return render_briefing(version, *attempts.attempts_and_next(g.user.id, key))
 
 
 @bp.get("/assignments/<int:assignment_id>")
@@ -180,17 +180,23 @@ def assignment(assignment_id):
 def assignment_briefing(assignment, errors=None):
     """Render an assignment's briefing; an assessment's shows its terms (and form errors)."""
     assignment, cohort = assignments.own_assignment_row(g.user, assignment.id)
-    own = attempts.user_attempts(g.user.id, assignment.scenario_key, assignment.id)
+    own, next_number = attempts.attempts_and_next(
+        g.user.id, assignment.scenario_key, assignment.id
+    )
     for attempt in own:
         assessing.settle(attempt)
     extra = {"errors": errors or {}}
     if assignment.mode == "assessment":
         extra |= assessing.briefing_context(assignment, own)
-    return render_briefing(assignments.version_for(assignment), own, assignment, cohort, **extra)
+    version = assignments.version_for(assignment)
+    return render_briefing(version, own, next_number, assignment, cohort, **extra)
 
 
-def render_briefing(version, own, assignment=None, cohort=None, **extra):
-    """Render a briefing: free practice, or an assignment's (whose version may be gone)."""
+def render_briefing(version, own, next_number, assignment=None, cohort=None, **extra):
+    """Render a briefing: free practice, or an assignment's (whose version may be gone).
+
+    `own` are the person's attempts at it and `next_number` their next one's.
+    """
     key = version.scenario_key if version else assignment.scenario_key
     assignment_id = assignment.id if assignment else None
     unfinished = attempts.in_progress(own)
@@ -214,7 +220,7 @@ def render_briefing(version, own, assignment=None, cohort=None, **extra):
         in_progress=unfinished,
         resume_url=resume_url(unfinished) if unfinished else None,
         history=[(a, attempts.status(a)) for a in reversed(own)],
-        next_number=attempts.next_attempt_number(g.user.id, key, assignment_id),
+        next_number=next_number,
         **extra,
     )
 
@@ -279,12 +285,11 @@ def start_once(version, assignment=None, begin=attempts.start_attempt):
     """
     key = version.scenario_key
     assignment_id = assignment.id if assignment else None
-    own = attempts.user_attempts(g.user.id, key, assignment_id)
+    own, expected = attempts.attempts_and_next(g.user.id, key, assignment_id)
     unfinished = attempts.in_progress(own)
     if unfinished is not None:
         flash("You already have this scenario in progress. Carry on where you left off.", "info")
         return redirect(resume_url(unfinished), 303)
-    expected = attempts.next_attempt_number(g.user.id, key, assignment_id)
     if request.form.get("number") != str(expected):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
