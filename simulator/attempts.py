@@ -384,8 +384,9 @@ def write_step(step, statements, attempt, node_id, shown=None):
     for number, row in enumerate(outbox.rows_of(statements)):
         values |= {f"message{number}_{key}": value for key, value in row.items()}
     values |= {"attempt": attempt.id} | moved
+    statement = step_writes(len(statements), tuple(moved))
     with clash_is_conflict():
-        step.id = db.session.execute(step_writes(len(statements), tuple(moved)), values).scalar_one()
+        step.id = db.session.execute(statement, values).scalar_one()
     for key, value in moved.items():
         set_committed_value(attempt, key, value)
 
