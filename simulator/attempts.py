@@ -367,7 +367,7 @@ def write_step(step, statements, attempt, node_id, shown=None):
     where the attempt now stands (`moved_on`), in the session's transaction; raise
     StepConflict if the step number is already taken.
 
-    On PostgreSQL the three writes are one statement (`STEP_WRITES`): one round trip
+    On PostgreSQL the three writes are one statement (`step_writes`): one round trip
     instead of three, on the path every step of every attempt takes. SQLite has no writes
     inside WITH, so there they are three statements, as `insert_step`, `outbox.add` and
     `moved_on` make them.
