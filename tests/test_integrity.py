@@ -17,13 +17,20 @@ from helpers import (
     take,
     write_scenario,
 )
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from simulator import attempts, engine
 from simulator.db import db
 from simulator.library import scenario_for
-from simulator.models import AppendOnlyError, Attempt, AttemptStep, ScenarioVersion
+from simulator.models import (
+    AppendOnlyError,
+    Attempt,
+    AttemptStep,
+    OutboxMessage,
+    ScenarioVersion,
+)
 
 CAST = "\n".join(f"  - victim: Name{n}\n    language: Language{n}" for n in range(20))
 
@@ -107,7 +114,9 @@ def test_unique_step_number(app, signed_in):
 
 
 def test_race_between_two_processes(app, signed_in, trainee):
-    """When two requests both pass the step check, only the first records."""
+    """When two requests both pass the step check, only the first records, and nothing
+    of the second's writes is kept: not its outbox row, not where it moved the attempt
+    (on PostgreSQL the three are one statement, which fails whole)."""
     url = start(signed_in)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id(url))
@@ -115,8 +124,13 @@ def test_race_between_two_processes(app, signed_in, trainee):
         second = attempts.progress_of(attempt)
         choice = first.offered()[0]
         attempts.record_step(first, choice, None)
-        with pytest.raises(attempts.StepConflict):
-            attempts.record_step(second, second.offered()[1], None)
+        messages = db.session.scalar(select(func.count()).select_from(OutboxMessage))
+        stands = (attempt.at_node, attempt.shown_step, attempt.shown_at)
+        with pytest.raises(attempts.StepConflict):  # it would mark the next node shown
+            attempts.record_step(second, second.offered()[1], None, shows_next=True)
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == messages
+        attempt = db.session.get(Attempt, attempt_id(url))
+        assert (attempt.at_node, attempt.shown_step, attempt.shown_at) == stands
     assert [s.choice_id for s in steps_of(app, attempt_id(url))] == [choice.id]
 
 
