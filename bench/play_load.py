@@ -29,6 +29,7 @@ import platform
 import pwd
 import random
 import re
+import runpy
 import secrets
 import shutil
 import signal
@@ -575,8 +576,8 @@ class BaselineGunicorn(Gunicorn):
         return self
 
 
-# deploy/gunicorn.conf.py's number of workers, unless GUNICORN_WORKERS says otherwise.
-CONFIG_WORKERS = int(os.environ.get("GUNICORN_WORKERS", 2 * os.cpu_count() + 1))
+# How many workers deploy/gunicorn.conf.py starts (it reads GUNICORN_WORKERS, passed on).
+CONFIG_WORKERS = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["workers"]
 
 
 class Stack:

@@ -180,11 +180,7 @@ def attempts_and_next(user_id, scenario_key, assignment_id=None):
 
     A trainer's previews count towards the number but are not among the attempts.
     """
-    statement = select(Attempt).where(
-        Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
-    )
-    if assignment_id is None:
-        statement = statement.where(Attempt.scenario_key == scenario_key)
+    statement = select(Attempt).where(*numbering(user_id, scenario_key, assignment_id))
     every = db.session.exec(statement.order_by(Attempt.number)).all()
     own = [a for a in every if assignment_id is not None or not a.preview]
     return own, max((a.number for a in every), default=0) + 1
@@ -263,12 +259,18 @@ def stored_grade(result):
 def next_attempt_number(user_id, scenario_key, assignment_id=None):
     """Return the number the person's next attempt will carry: per scenario in free
     practice, per assignment otherwise."""
-    statement = select(func.max(Attempt.number)).where(
-        Attempt.user_id == user_id, Attempt.assignment_id == assignment_id
-    )
-    if assignment_id is None:
-        statement = statement.where(Attempt.scenario_key == scenario_key)
+    statement = select(func.max(Attempt.number))
+    statement = statement.where(*numbering(user_id, scenario_key, assignment_id))
     return (db.session.exec(statement).one() or 0) + 1
+
+
+def numbering(user_id, scenario_key, assignment_id=None):
+    """Return the conditions on the attempts that one run of numbers counts: a person's at a
+    scenario's free practice (previews too), or at one assignment."""
+    conditions = [Attempt.user_id == user_id, Attempt.assignment_id == assignment_id]
+    if assignment_id is None:
+        conditions.append(Attempt.scenario_key == scenario_key)
+    return conditions
 
 
 def start_attempt(

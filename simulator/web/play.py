@@ -615,7 +615,7 @@ def debrief_page(attempt_id):
             return abandoned(attempt)
     if attempt.finished_at is None:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
-    context = debrief_context(attempt, "play.debrief_page", progress)
+    context = debrief_context(progress, "play.debrief_page")
     if attempt.mode == "assessment":
         context.update(assessing.review_context(attempt))
         if "best_path" in context["shows"]:
@@ -625,14 +625,12 @@ def debrief_page(attempt_id):
     return render_page("play/debrief.html", **context, **try_again(attempt))
 
 
-def debrief_context(attempt, endpoint, progress=None):
+def debrief_context(progress, endpoint):
     """Return what the debrief shows of an attempt: everything once finished, else its log so far.
 
-    `endpoint` is the debrief's own view, for its links between orders of the log;
-    `progress` the attempt's, if already read.
+    `endpoint` is the debrief's own view, for its links between orders of the log.
     """
-    progress = progress or attempts.progress_of(attempt)
-    scenario, row = progress.scenario, progress.row
+    attempt, scenario, row = progress.attempt, progress.scenario, progress.row
     log = debrief.decisions(scenario, progress.steps, row, attempt.seed, attempt.choice_order)
     by_stage = request.args.get("view") == "stage"
     context = {

@@ -2,7 +2,7 @@
 
 from flask import g, render_template, request, url_for
 
-from ... import assessments, cohorts, results
+from ... import assessments, attempts, cohorts, results
 from .. import render_page
 from ..auth import allow
 from ..play import debrief_context
@@ -65,5 +65,5 @@ def attempt_debrief(attempt_id):
     """Show a trainee's debrief as they see it, read-only; an unfinished one shows its log."""
     attempt, person = results.visible_attempt(g.user, attempt_id)
     assessments.close_if_due(attempt)  # opening an attempt brings it up to the clock
-    context = debrief_context(attempt, "train.attempt_debrief")
+    context = debrief_context(attempts.progress_of(attempt), "train.attempt_debrief")
     return render_page("play/debrief.html", **context, read_only=True, person=person)
