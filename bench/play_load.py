@@ -155,7 +155,9 @@ class Trainee:
     sent by htmx (HX-Request), and get the play region alone; a step posted so may be
     answered with what follows at once (200 and HX-Push-Url) rather than a 303, and a
     practice feedback so answered brings the next node with it, which Continue shows
-    with no request (static/app.js). Links and Start are whole pages either way.
+    with no request (static/app.js). Start posted by htmx is answered with the first node
+    in place (200 and HX-Push-Url), or told to load a page whole (HX-Redirect: the attempt
+    a simultaneous press began). Links are whole pages either way.
     """
 
     def __init__(
@@ -248,7 +250,7 @@ class Trainee:
         if resume:
             self.at = self.get_page(resume.group(1))
         else:
-            self.at = self.get_page(local_path(self.press_start(key, html)))
+            self.at = self.press_start(key, html)
         return True
 
     def play_one(self, keys, deadline):
@@ -279,18 +281,28 @@ class Trainee:
             arrived = time.monotonic()
 
     def press_start(self, key, html):
-        """Press Start on a briefing (sometimes twice at once); return where it leads."""
+        """Press Start on a briefing (sometimes twice at once); return (path, html) of the
+        page it leads to."""
         form = {"number": NUMBER.search(html).group(1), "csrf_token": csrf(html)}
         path = f"/scenarios/{key}/attempts"
         if self.rng.random() >= DOUBLE_SUBMIT_RATE:
-            return self.call("start", "POST", path, form).headers["Location"]
-        first, second = self.post_twice("start", path, form, form)
+            return self.arrive(self.call("start", "POST", path, form, headers=self.htmx))
+        first, second = self.post_twice("start", path, form, form, self.htmx)
         with self.stats.lock:
             self.stats.double_starts += 1
-        if first != second:
+        if leads_to(first) != leads_to(second):
             # Both presses must lead to the one attempt they began between them.
-            raise Unexpected(f"double Start began two attempts: {first} and {second}")
-        return first
+            raise Unexpected(
+                f"double Start began two attempts: {leads_to(first)} and {leads_to(second)}"
+            )
+        return self.arrive(first)
+
+    def arrive(self, response):
+        """Return (path, html) of the page an answer leads to, loading it if need be: shown
+        in place (htmx), to load whole (HX-Redirect), or a redirect to follow."""
+        if "HX-Push-Url" in response.headers:
+            return local_path(response.headers["HX-Push-Url"]), response.text
+        return self.get_page(leads_to(response))
 
     def take_step(self, path, html):
         """Post a random offered choice (sometimes twice at once), then load what follows."""
@@ -298,7 +310,8 @@ class Trainee:
         step = (attempt_number(path), int(form["step"]))
         response = None
         if self.rng.random() < DOUBLE_SUBMIT_RATE:
-            location, _ = self.post_twice("POST step", path, form, step_form(html, self.rng))
+            first, _ = self.post_twice("POST step", path, form, step_form(html, self.rng))
+            location = first.headers["Location"]
             with self.stats.lock:
                 self.stats.double_submits.append(step)
         else:
@@ -310,15 +323,16 @@ class Trainee:
             return local_path(response.headers["HX-Push-Url"]), response.text
         return self.get_page(local_path(location), self.htmx)
 
-    def post_twice(self, kind, path, first, second):
-        """Post two forms to one address at once, as a double click or a second tab does."""
+    def post_twice(self, kind, path, first, second, headers=None):
+        """Post two forms to one address at once, as a double click or a second tab does;
+        return both answers."""
         twin = requests.Session()
         twin.cookies.update(self.http.cookies)
         answers = {}
 
         def post(name, http, form):
             try:
-                answers[name] = self.call(kind, "POST", path, form, http=http)
+                answers[name] = self.call(kind, "POST", path, form, http=http, headers=headers)
             except Exception as error:  # counted below, like any failed request
                 answers[name] = error
 
@@ -334,7 +348,7 @@ class Trainee:
         for answer in answers.values():
             if isinstance(answer, Exception):
                 raise answer
-        return answers["a"].headers["Location"], answers["b"].headers["Location"]
+        return answers["a"], answers["b"]
 
     def run(self, keys, deadline):
         """Sign in (unless signed in), then play attempts until the deadline, counting failures."""
@@ -402,6 +416,15 @@ def csrf(html):
     if not match:
         raise Unexpected("page without a CSRF token")
     return match.group(1)
+
+
+def leads_to(response):
+    """Return the path an answer to a form leads to: the address htmx shows in place
+    (HX-Push-Url), the page it loads whole (HX-Redirect), or the redirect's."""
+    for header in ("HX-Push-Url", "HX-Redirect", "Location"):
+        if header in response.headers:
+            return local_path(response.headers[header])
+    raise Unexpected(f"an answer that leads nowhere: {response.status_code}")
 
 
 def local_path(location):

@@ -340,11 +340,14 @@ def deadlines(terms, found, started_at):
     return deadline, grace
 
 
-def start(user, version, number, assignment, found, terms, now=None, preview=False):
-    """Begin an assessment attempt with its clock set; raise StepConflict if begun already."""
+def start(user, version, number, assignment, found, terms, now=None, preview=False, shown=False):
+    """Begin an assessment attempt with its clock set; raise StepConflict if begun already.
+
+    `shown` says that its first node is shown as it begins (`attempts.start_attempt`).
+    """
     now = now or utcnow()
     attempt = start_attempt(
-        user, version, number, assignment, now=now, commit=False, preview=preview
+        user, version, number, assignment, now=now, commit=False, preview=preview, shown=shown
     )
     attempt.deadline_at, attempt.grace_until = deadlines(terms, found, now)
     db.session.add(attempt)

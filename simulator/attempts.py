@@ -274,11 +274,21 @@ def numbering(user_id, scenario_key, assignment_id=None):
 
 
 def start_attempt(
-    user, version, number, assignment=None, seed=None, now=None, commit=True, preview=False
+    user,
+    version,
+    number,
+    assignment=None,
+    seed=None,
+    now=None,
+    commit=True,
+    preview=False,
+    shown=False,
 ):
     """Begin attempt `number` on a version; raise StepConflict if it already exists.
 
     A `preview` is a trainer trying a version out: never a result, never in analytics.
+    `shown` says that its first node is shown as it begins (htmx's Start is answered with
+    it), so that it is marked shown with the insert, as `mark_shown` would mark it.
 
     With `commit` False the attempt is only added and flushed, for the caller to commit
     with what it adds (an assessment's clock and first event).
@@ -286,6 +296,7 @@ def start_attempt(
     scenario = scenario_for(version)
     seed = secrets.randbelow(2**31) if seed is None else seed
     begun = engine.start(scenario, seed)
+    now = now or utcnow()
     attempt = Attempt(
         user_id=user.id,
         assignment_id=assignment.id if assignment is not None else None,
@@ -297,7 +308,9 @@ def start_attempt(
         cast_index=begun.cast_index,
         choice_order=engine.order_rule(scenario),
         at_node=begun.state.node,
-        started_at=now or utcnow(),
+        started_at=now,
+        shown_step=0 if shown else None,
+        shown_at=now if shown else None,
         preview=preview,
     )
     db.session.add(attempt)

@@ -81,12 +81,13 @@ document.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
-// In practice, htmx's answer with a decision's feedback carries the next node too, in a
-// <template data-app-next>. Continue then shows it at once, with no request, as htmx
+// In practice, htmx's answer with a decision's feedback carries what follows too, in a
+// <template data-app-next>: the next node, or after the last decision the debrief.
+// Continue (or See your debrief) then shows it at once, with no request, as htmx
 // would have shown the server's answer: the title, the address (Back reloads the
-// feedback from the server), htmx on its form, and focus on its heading. The form says how
-// long after the feedback arrived the node was shown, so that the time to decide leaves
-// out the reading of the feedback; the server keeps that within the time it saw pass.
+// feedback from the server), htmx on its forms, and focus on its heading. A node's form
+// says how long after the feedback arrived the node was shown, so that the time to decide
+// leaves out the reading of the feedback; the server keeps that within the time it saw pass.
 // A modified click (a new tab, say) follows the link, which shows the same node.
 document.addEventListener("click", (event) => {
   const button = event.target instanceof Element && event.target.closest("[data-app-reveal]");

@@ -69,6 +69,64 @@ def test_form_enhanced_with_htmx(signed_in):
     assert f'hx-post="{url}"' in page and 'hx-target="#play-region"' in page
 
 
+def start_with_htmx(client, key="doorstep", number=1):
+    """Press Start on a scenario's briefing as htmx sends it; return the response."""
+    return post(client, f"/scenarios/{key}/attempts", {"number": str(number)}, headers=HTMX)
+
+
+def test_start_is_enhanced_with_htmx(signed_in):
+    """The briefing's Start is a real form that htmx also posts, replacing all of <main>."""
+    page = signed_in.get("/scenarios/doorstep").get_data(as_text=True)
+    form = re.search(r'<form method="post" action="/scenarios/doorstep/attempts"[^>]*>', page)
+    assert form is not None
+    assert 'data-hx-post="/scenarios/doorstep/attempts"' in form.group(0)
+    assert 'data-hx-target="#main-content"' in form.group(0)
+
+
+def test_start_from_htmx_shows_the_first_node_in_place(app, signed_in):
+    """htmx's Start is answered with the first node at once, as <main>'s content (the play
+    region with its wrapper), the attempt's address to show, and the node marked shown as
+    the attempt began; that address shows the same node."""
+    from simulator.db import db
+    from simulator.models import Attempt
+
+    response = start_with_htmx(signed_in)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    url = response.headers["HX-Push-Url"]
+    assert re.fullmatch(r"/attempts/\d+", url)
+    assert page.startswith("<title>Step 1: A call to a flat – Safe to Report</title>")
+    assert "<html" not in page and "govuk-header" not in page
+    assert 'id="play-region"' in page and "What do you do?" in page
+    assert f'hx-post="{url}"' in page
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id(url))
+        assert attempt.shown_step == 0 and attempt.shown_at == attempt.started_at
+    again = signed_in.get(url).get_data(as_text=True)
+    assert 'id="play-region"' in again and "What do you do?" in again
+    assert take(signed_in, url, 0, "interpreter").status_code == 303
+
+
+def test_start_from_htmx_that_redirects_loads_the_page_whole(signed_in):
+    """A Start that leads elsewhere (an attempt already in progress) tells htmx to load that
+    page whole (HX-Redirect), which shows why; htmx would otherwise put its region where
+    <main> belongs. No second attempt is begun."""
+    url = start(signed_in)
+    response = start_with_htmx(signed_in, number=2)
+    assert response.status_code == 200 and response.get_data() == b""
+    assert response.headers["HX-Redirect"] == url
+    assert "HX-Push-Url" not in response.headers
+    page = signed_in.get(url).get_data(as_text=True)
+    assert "You already have this scenario in progress" in page
+
+
+def test_double_start_from_htmx_begins_one_attempt(signed_in):
+    """A second htmx Start with the same number leads to the attempt the first began."""
+    first = start_with_htmx(signed_in).headers["HX-Push-Url"]
+    second = start_with_htmx(signed_in)
+    assert second.headers["HX-Redirect"] == first
+
+
 def test_post_from_htmx_answers_with_the_feedback(signed_in):
     """A decision posted by htmx is answered with its feedback region at once, with the
     feedback's own address to show; that address shows the same feedback."""
@@ -119,24 +177,20 @@ def test_the_next_node_comes_ahead_with_the_feedback(signed_in):
     )
 
 
-@pytest.mark.parametrize("how", ["whole page", "history restore", "earlier decision", "last"])
+@pytest.mark.parametrize("how", ["whole page", "history restore", "earlier decision"])
 def test_no_node_comes_ahead_where_continue_needs_the_server(signed_in, how):
-    """A whole page, a history restore, an earlier decision's feedback and the last one
-    (which leads to the debrief) send nothing ahead: Continue is a link (and htmx's get)."""
+    """A whole page, a history restore and an earlier decision's feedback send nothing
+    ahead: Continue is a link (and htmx's get)."""
     url = start(signed_in)
-    if how == "last":
-        play_through(signed_in, url, BEST_PATH[:2])
-        page = take(signed_in, url, 2, "reassure", "At risk.", headers=HTMX).get_data(True)
-    else:
-        take(signed_in, url, 0, "interpreter", headers=HTMX)
-        headers = {
-            "whole page": {},
-            "history restore": HTMX | {"HX-History-Restore-Request": "true"},
-        }
-        if how == "earlier decision":
-            take(signed_in, url, 1, "continue")
-            headers = HTMX
-        page = signed_in.get(url + "/feedback/1", headers=headers.get(how, HTMX)).get_data(True)
+    take(signed_in, url, 0, "interpreter", headers=HTMX)
+    headers = {
+        "whole page": {},
+        "history restore": HTMX | {"HX-History-Restore-Request": "true"},
+    }
+    if how == "earlier decision":
+        take(signed_in, url, 1, "continue")
+        headers = HTMX
+    page = signed_in.get(url + "/feedback/1", headers=headers.get(how, HTMX)).get_data(True)
     assert ahead_of(page) is None and "data-app-reveal" not in page
     assert "data-hx-get=" in page or how == "earlier decision"
 
@@ -210,18 +264,27 @@ def test_shown_after_places_the_showing_within_the_time_since_the_step(
         assert step.elapsed_ms == expected_ms
 
 
-def test_post_from_htmx_with_the_last_feedback_leads_to_the_debrief(signed_in):
-    """The final decision's feedback comes at once too, and leads on to the debrief."""
+def test_post_from_htmx_with_the_last_feedback_brings_the_debrief(signed_in):
+    """The final decision's feedback comes at once too, with the debrief ahead of it: See
+    your debrief shows it with no request, and is still a link to the debrief's address,
+    which gives htmx the same debrief."""
     url = start(signed_in)
     play_through(signed_in, url, BEST_PATH[:2])
     last = take(signed_in, url, 2, "reassure", "She is at risk.", headers=HTMX)
     assert last.status_code == 200 and last.headers["HX-Push-Url"] == url + "/feedback/3"
     page = last.get_data(as_text=True)
-    assert "See your debrief" in page and f'data-hx-get="{url}/debrief"' in page
+    reveal = re.search(r"<a [^>]*data-app-reveal[^>]*>\s*See your debrief", page)
+    assert reveal is not None and f'href="{url}/debrief"' in reveal.group(0)
+    debrief = ahead_of(page)
+    assert debrief.lstrip().startswith("<title>Debrief: A call to a flat – Safe to Report")
+    assert "Passed" in debrief and "Try again" in debrief
+    shown = signed_in.get(url + "/debrief", headers=HTMX).get_data(as_text=True)
+    assert without_tokens(debrief).strip() == without_tokens(shown).strip()
 
 
-def test_post_from_htmx_straight_to_the_debrief_redirects(scenarios_dir, make_app):
-    """A last choice with nothing to say leads to the debrief by a 303, as without htmx."""
+def test_post_from_htmx_straight_to_the_debrief_shows_it_in_place(scenarios_dir, make_app):
+    """A last choice with nothing to say is answered with the debrief at once, with the
+    debrief's address to show (without htmx it is a 303 there)."""
     write_scenario(scenarios_dir, text=doorstep().replace("        feedback: Safety first.\n", ""))
     client = make_app().test_client()
     gen_user(client.application)
@@ -229,7 +292,11 @@ def test_post_from_htmx_straight_to_the_debrief_redirects(scenarios_dir, make_ap
     url = start(client)
     play_through(client, url, BEST_PATH[:2])
     last = take(client, url, 2, "reassure", "She is at risk.", headers=HTMX)
-    assert last.status_code == 303 and last.headers["Location"] == url + "/debrief"
+    assert last.status_code == 200 and last.headers["HX-Push-Url"] == url + "/debrief"
+    page = last.get_data(as_text=True)
+    assert page.startswith("<title>Debrief: A call to a flat") and "<html" not in page
+    shown = client.get(url + "/debrief", headers=HTMX).get_data(as_text=True)
+    assert without_tokens(page) == without_tokens(shown)
 
 
 def test_errors_swap_into_region(signed_in):

@@ -69,8 +69,8 @@ def beginner(assignment):
     """Return the function that begins an assessment attempt with its clock set."""
     found, terms = assessments.own_assessment(g.user, assignment)
 
-    def begin(user, version, number, assignment):
-        return assessments.start(user, version, number, assignment, found, terms)
+    def begin(user, version, number, assignment, shown=False):
+        return assessments.start(user, version, number, assignment, found, terms, shown=shown)
 
     return begin
 

@@ -1,5 +1,7 @@
 """The trainee's way through: catalogue, assignments, briefing, play, feedback and debrief."""
 
+import functools
+
 from flask import (
     Blueprint,
     Response,
@@ -246,8 +248,29 @@ def start_url(key, assignment_id=None):
     return url_for("play.start_assigned", assignment_id=assignment_id)
 
 
+def redirects_whole(view):
+    """Turn a Start view's redirects into htmx's HX-Redirect, so the page named loads whole.
+
+    htmx's request would follow a 303 itself and put the page's region where the whole of
+    <main> belongs. Every other answer to Start is either the node in place or a whole page
+    with an error, which static/app.js shows as it shows any error page.
+    """
+
+    @functools.wraps(view)
+    def starting(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))
+        if not htmx or response.status_code != 303:
+            return response
+        answer = current_app.make_response(("", 200))
+        answer.headers["HX-Redirect"] = response.headers["Location"]
+        return answer
+
+    return starting
+
+
 @bp.post("/scenarios/<key>/attempts")
 @allow(*ANY_ROLE)
+@redirects_whole
 def start(key):
     """Begin a new free-practice attempt, once, however often Start is pressed."""
     return start_once(library.offered_version(key))
@@ -255,6 +278,7 @@ def start(key):
 
 @bp.post("/assignments/<int:assignment_id>/attempts")
 @allow(*ANY_ROLE)
+@redirects_whole
 def start_assigned(assignment_id):
     """Begin a new attempt at an assignment that has opened, once, however often pressed."""
     assignment = assignments.own_assignment(g.user, assignment_id)
@@ -281,7 +305,9 @@ def start_assigned(assignment_id):
 def start_once(version, assignment=None, begin=attempts.start_attempt):
     """Begin the person's next attempt on a version, unless one is in progress or begun.
 
-    `begin(user, version, number, assignment)` starts it (an assessment sets its clock).
+    `begin(user, version, number, assignment, shown=...)` starts it (an assessment sets its
+    clock); `shown` says that its first node is shown as it begins. htmx's Start is
+    answered with that node at once (`started_in_place`).
     """
     key = version.scenario_key
     assignment_id = assignment.id if assignment else None
@@ -293,11 +319,24 @@ def start_once(version, assignment=None, begin=attempts.start_attempt):
     if request.form.get("number") != str(expected):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
+    in_place = bool(htmx) and not htmx.history_restore_request
     try:
-        attempt = begin(g.user, version, expected, assignment)
+        attempt = begin(g.user, version, expected, assignment, shown=in_place)
     except attempts.StepConflict:
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
+    if in_place:
+        return started_in_place(attempts.Progress(attempt, version, []))
     return redirect(url_for("play.play", attempt_id=attempt.id), 303)
+
+
+def started_in_place(progress):
+    """Answer htmx's Start with the attempt's first node, in place of the briefing.
+
+    This spares the redirect's request, as a step's answer does (`shown_in_place`). The
+    node was marked shown as the attempt began, and the address bar moves to the attempt.
+    """
+    page, _status = render_node(progress, whole=True)
+    return shown_in_place(page, url_for("play.play", attempt_id=progress.attempt.id))
 
 
 def already_started(own):
@@ -364,11 +403,15 @@ def live_assignment(assignment_id):
     return None
 
 
-def render_node(progress, errors=None, chosen=None, rationale="", status=200, shown_after=None):
+def render_node(
+    progress, errors=None, chosen=None, rationale="", status=200, shown_after=None, whole=False
+):
     """Render the play screen for the node the attempt is at.
 
     `shown_after` is given for a node sent ahead with the feedback before it (`ahead`): the
-    form then carries the field the script fills in when it shows the node.
+    form then carries the field the script fills in when it shows the node. With `whole`,
+    htmx gets all of <main>, not the play region alone (Start shows the first node in
+    place of the briefing).
     """
     node, row = progress.node, progress.row
     fewest, most = engine.steps_left(progress.scenario, progress.state)
@@ -390,7 +433,8 @@ def render_node(progress, errors=None, chosen=None, rationale="", status=200, sh
         "preview_panel": preview_panel(progress, row),
         "shown_after": shown_after,
     }
-    return render_page("play/node.html", **context), status
+    region = "content" if whole else "region"
+    return render_page("play/node.html", region=region, **context), status
 
 
 def preview_panel(progress, row):
@@ -470,23 +514,25 @@ def take_step(attempt_id):
     except attempts.StepConflict:
         return stale(attempts.own_progress(attempt_id), posted)
     following = after_step(attempt, step, feedback)
-    if htmx and (to_feedback_page or attempt.finished_at is None):
-        after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
-        if to_feedback_page:
-            page = feedback_page(after, len(after.steps))
-        else:
-            page, _status = render_node(after)  # marked shown with the step (`shows_next`)
-        return shown_in_place(page, following)
-    return redirect(following, 303)
+    if not htmx or (attempt.finished_at is not None and attempt.mode == "assessment"):
+        return redirect(following, 303)
+    after = attempts.Progress(attempt, progress.version, [*progress.steps, step])
+    if to_feedback_page:
+        page = feedback_page(after, len(after.steps))
+    elif attempt.finished_at is None:
+        page, _status = render_node(after)  # marked shown with the step (`shows_next`)
+    else:
+        page = practice_debrief(after)
+    return shown_in_place(page, following)
 
 
 def shown_in_place(page, address):
     """Answer htmx's step with what follows it (`page`, the region at `address`: the
-    feedback on the step, or the next node), sparing the redirect's request.
+    feedback on the step, the next node, or the debrief), sparing the redirect's request.
 
     The address bar moves to `address` (HX-Push-Url), which shows the same thing when
-    reloaded or opened without JavaScript. A debrief still follows a 303, as without
-    JavaScript.
+    reloaded or opened without JavaScript. An assessment's review still follows a 303,
+    as without JavaScript.
     """
     response = current_app.make_response(page)
     response.headers["HX-Push-Url"] = address
@@ -586,20 +632,22 @@ def feedback_page(progress, number):
 
 
 def ahead(progress):
-    """Return the next node's region to send with its feedback, or None.
+    """Return what follows a feedback, to send with it: the next node's region, the
+    debrief's, or None.
 
-    htmx's answer with a practice attempt's latest feedback carries the node that follows,
-    for the script to show at Continue without a second request; the form it holds says
-    when it was shown (`shown_after`), so time to decide still leaves out the reading of
-    the feedback. Whole pages, assessments (where the server alone keeps the times) and
-    attempts that are over go on by a request, as before.
+    htmx's answer with a practice attempt's latest feedback carries what follows, for the
+    script to show at Continue (or See your debrief) without a second request. A node's
+    form says when it was shown (`shown_after`), so time to decide still leaves out the
+    reading of the feedback. Whole pages and assessments (where the server alone keeps the
+    times, and which never show feedback as they go) go on by a request, as before.
     """
     attempt = progress.attempt
-    if not htmx or htmx.history_restore_request:
+    if not htmx or htmx.history_restore_request or attempt.mode != "practice":
         return None
-    if attempt.mode != "practice" or attempt.finished_at is not None:
-        return None
-    page, _status = render_node(progress, shown_after="")
+    if attempt.finished_at is not None:
+        page = practice_debrief(progress)
+    else:
+        page, _status = render_node(progress, shown_after="")
     return Markup(page)  # noqa: S704 - rendered by Jinja with autoescaping, as every page is
 
 
@@ -615,14 +663,20 @@ def debrief_page(attempt_id):
             return abandoned(attempt)
     if attempt.finished_at is None:
         return redirect(url_for("play.play", attempt_id=attempt.id), 303)
-    context = debrief_context(progress, "play.debrief_page")
     if attempt.mode == "assessment":
+        context = debrief_context(progress, "play.debrief_page")
         context.update(assessing.review_context(attempt))
         if "best_path" in context["shows"]:
             context["best"] = story.best_steps(progress.scenario, progress.row)
         return render_page("play/review.html", **context, **try_again(attempt))
-    context["cohort_lines"] = analytics.cohort_lines(attempt)
-    return render_page("play/debrief.html", **context, **try_again(attempt))
+    return practice_debrief(progress)
+
+
+def practice_debrief(progress):
+    """Render the debrief of a finished attempt that is not an assessment."""
+    context = debrief_context(progress, "play.debrief_page")
+    context["cohort_lines"] = analytics.cohort_lines(progress.attempt)
+    return render_page("play/debrief.html", **context, **try_again(progress.attempt))
 
 
 def debrief_context(progress, endpoint):
