@@ -7,6 +7,7 @@ same transaction as the final step, so the stored result always equals a recompu
 
 import functools
 import secrets
+from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +22,7 @@ from sqlmodel import select
 
 from . import engine, grades, outbox, records
 from .db import commit_keeping_loaded, db, hold
-from .library import scenario_for
+from .library import offered_ids, scenario_for
 from .models import WITHOUT_BYTES, Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
 RATIONALE_MAX = 5000
@@ -122,21 +123,27 @@ def own_progress(attempt_id):
     """Return the signed-in person's attempt's progress, or 404, as `own_attempt` and
     `progress_of` would, read in one statement: the attempt and its version on every row,
     beside each of its steps in order (or none, on the one row of an attempt not begun).
+    The steps are plain rows (`LoggedStep`), not objects of the session.
 
     Every play request reads all three, so this spares each of them a round trip.
     """
     rows = db.session.execute(OWN_PROGRESS, {"id": attempt_id}).all()
     if not rows or rows[0][0].user_id != g.user.id:
         abort(404)
-    attempt, version, _step = rows[0]
+    attempt, version = rows[0][:2]
     hold(version)
-    return Progress(attempt, version, [row[2] for row in rows if row[2] is not None])
+    steps = [LoggedStep._make(row[2:]) for row in rows if row[2] is not None]
+    return Progress(attempt, version, steps)
 
 
+# A step of the log as play reads it: its columns, by name, as an AttemptStep has them.
+# Steps are never changed once written, so play reads them as plain rows; making each an
+# object of the session (its identity, its state) cost more than the rest of the read.
+LoggedStep = namedtuple("LoggedStep", [column.key for column in AttemptStep.__table__.columns])
 OWN_PROGRESS = (
-    select(Attempt, ScenarioVersion, AttemptStep)
+    select(Attempt, ScenarioVersion, *AttemptStep.__table__.columns)
     .join(ScenarioVersion, ScenarioVersion.id == Attempt.scenario_version_id)
-    .outerjoin(AttemptStep, AttemptStep.attempt_id == Attempt.id)
+    .outerjoin(AttemptStep.__table__, AttemptStep.attempt_id == Attempt.id)
     .options(load_only(*PLAYED_COLUMNS))
     .where(Attempt.id == bindparam("id"))
     .order_by(AttemptStep.step_number)
@@ -262,6 +269,16 @@ def next_attempt_number(user_id, scenario_key, assignment_id=None):
     statement = select(func.max(Attempt.number))
     statement = statement.where(*numbering(user_id, scenario_key, assignment_id))
     return (db.session.exec(statement).one() or 0) + 1
+
+
+def next_number_if_offered(user_id, scenario_key):
+    """Return the number the person's next free-practice attempt at a scenario will carry
+    (as `next_attempt_number`), and whether some version of it is offered now (as
+    `library.is_offered`), from one statement: a practice debrief's Try again asks both."""
+    latest = select(func.max(Attempt.number)).where(*numbering(user_id, scenario_key))
+    statement = select(latest.scalar_subquery(), offered_ids(scenario_key).exists())
+    number, is_offered = db.session.execute(statement).one()
+    return (number or 0) + 1, bool(is_offered)
 
 
 def numbering(user_id, scenario_key, assignment_id=None):

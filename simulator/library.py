@@ -619,10 +619,14 @@ def offered_version(scenario_key):
 
 def is_offered(scenario_key):
     """Say whether some version of this scenario is offered now."""
-    statement = select(ScenarioVersion.id).where(
+    return db.session.exec(offered_ids(scenario_key)).first() is not None
+
+
+def offered_ids(scenario_key):
+    """Return the statement that selects the id of the version of a scenario offered now."""
+    return select(ScenarioVersion.id).where(
         ScenarioVersion.current, ScenarioVersion.scenario_key == scenario_key
     )
-    return db.session.exec(statement).first() is not None
 
 
 def scenario_for(version):

@@ -305,11 +305,15 @@ def sign_in(session, user_id):
 def keep_session(token, data, now):
     """Store a session's data and mark it seen now."""
     with db.engine.begin() as connection:
-        connection.execute(
-            update(WebSession)
-            .where(WebSession.id == digest(token))
-            .values(data=data, last_seen_at=now)
-        )
+        connection.execute(KEEP, {"key": digest(token), "kept": data, "seen": now})
+
+
+# `keep_session`'s statement, built once.
+KEEP = (
+    update(WebSession.__table__)
+    .where(WebSession.__table__.c.id == bindparam("key"))
+    .values(data=bindparam("kept"), last_seen_at=bindparam("seen"))
+)
 
 
 def end_session(token):

@@ -666,6 +666,32 @@ class TestStatements:
         assert seen, "the pages read the version's row"
         assert not [text for text in seen if "source" in text or "map_svg" in text]
 
+    def test_start_answered_in_place_for_htmx(self, app, signed_in):
+        """htmx's Start brings the first node with the statements of a Start alone (see
+        test_briefing_and_start): the node is marked shown with the attempt's insert, and
+        shown from what Start has."""
+        play_through(signed_in, start(signed_in), BEST_PATH)
+        form = {"number": "2", "csrf_token": csrf_token(signed_in)}
+        count, response = queries_in(
+            app,
+            lambda: signed_in.post(
+                "/scenarios/doorstep/attempts", data=form, headers={"HX-Request": "true"}
+            ),
+        )
+        assert response.status_code == 200 and "What do you do?" in response.get_data(True)
+        assert count == 4
+
+    def test_debrief(self, app, signed_in):
+        """A practice debrief reads the attempt with its version and its log, then the
+        number Try again would start and whether the scenario is still offered: two
+        statements."""
+        url = start(signed_in)
+        play_through(signed_in, url, BEST_PATH)
+        count, response = queries_in(app, lambda: signed_in.get(url + "/debrief"))
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and count == 2
+        assert 'name="number" value="2"' in page and "Try again" in page
+
     def test_feedback(self, app, signed_in):
         """Feedback reads the attempt with its version and its log: one statement."""
         url = start(signed_in)

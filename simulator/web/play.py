@@ -736,8 +736,9 @@ def try_again(attempt):
     key, assignment_id = attempt.scenario_key, attempt.assignment_id
     assignment = live_assignment(assignment_id) if assignment_id is not None else None
     if assignment_id is None:
-        playable = library.is_offered(key)
+        next_number, playable = attempts.next_number_if_offered(g.user.id, key)
     else:
+        next_number = attempts.next_attempt_number(g.user.id, key, assignment_id)
         playable = assignment is not None and assignments.version_for(assignment) is not None
     if assignment is not None and assignment.mode == "assessment":
         playable = False  # another attempt starts from the briefing, with its access code
@@ -749,7 +750,7 @@ def try_again(attempt):
             if library_preview
             else None
         ),
-        "next_number": attempts.next_attempt_number(g.user.id, key, assignment_id),
+        "next_number": next_number,
         "assignment_url": (
             url_for("play.assignment", assignment_id=assignment.id) if assignment else None
         ),
