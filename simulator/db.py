@@ -4,10 +4,12 @@ import functools
 import inspect
 import sqlite3
 
+import psycopg
 import sqlalchemy as sa
 from flask import g, has_app_context
 from flask_alembic import Alembic
 from flask_sqlalchemy_lite import SQLAlchemy
+from psycopg.pq import TransactionStatus
 from sqlmodel import Session, SQLModel
 
 from . import models  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -38,6 +40,8 @@ def init_app(app):
         for engine in db.engines.values():
             sa.event.listen(engine, "connect", set_sqlite_pragmas)
             sa.event.listen(engine, "after_cursor_execute", note_statement)
+            if engine.dialect.name == "postgresql":
+                keep_prepared_statements(engine)
 
 
 def drop_async_teardowns(app):
@@ -100,6 +104,42 @@ def commit_keeping_loaded():
         session.commit()
     finally:
         session.expire_on_commit = expiring
+
+
+def keep_prepared_statements(engine):
+    """End a PostgreSQL transaction that only read with COMMIT, not ROLLBACK.
+
+    psycopg prepares a statement on the server once a connection has run it five times,
+    so that PostgreSQL parses and plans it once, but it forgets every statement it has
+    prepared at each ROLLBACK. SQLAlchemy ends with ROLLBACK every transaction a request
+    leaves open, which is every page's reads: so no statement was ever prepared, and
+    PostgreSQL planned each one afresh, which cost it more than running them
+    (bench/README.md). A transaction that ran nothing but SELECTs changed nothing, so
+    COMMIT ends it exactly as ROLLBACK would (its locks and its transaction-local settings
+    end either way), and the statements stay prepared. Any other statement, or an error
+    (the transaction then is aborted, not in progress), leaves a real ROLLBACK.
+    """
+
+    @sa.event.listens_for(engine, "begin")
+    def began(connection):
+        connection.info["only_read"] = True
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def statement(connection, _cursor, text, *_args):
+        if text.lstrip()[:6].upper() != "SELECT":
+            connection.info["only_read"] = False
+
+    @sa.event.listens_for(engine, "rollback")
+    def rolling_back(connection):
+        if connection.invalidated or not connection.info.pop("only_read", False):
+            return  # a connection found broken is dropped, not ended
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection.info.transaction_status != TransactionStatus.INTRANS:
+            return
+        try:
+            dbapi_connection.commit()  # SQLAlchemy's ROLLBACK then finds nothing to end
+        except psycopg.Error:
+            pass  # the connection is broken: the ROLLBACK that follows fails as it would have
 
 
 def note_statement(*_):

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from simulator.db import alembic, db, render_item
-from simulator.models import AttemptStep
+from simulator.models import AttemptStep, User
 
 
 def test_migrations_match_models(app):
@@ -143,3 +143,68 @@ def test_a_request_starts_no_thread_and_closes_its_session(app, client):
     assert started == []
     with app.app_context():
         assert db.engine.pool.checkedout() == 0
+
+
+POSTGRESQL_ONLY = pytest.mark.skipif(
+    os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
+    reason="psycopg's prepared statements: PostgreSQL only",
+)
+
+
+PREPARED = "SELECT count(*) FROM pg_prepared_statements"
+
+
+@POSTGRESQL_ONLY
+def test_transactions_that_only_read_keep_the_statements_prepared(app):
+    """psycopg prepares a statement once a connection has run it five times, and forgets
+    them all at a ROLLBACK. A transaction that only read (as every page's is) ends with
+    COMMIT instead, so its statements stay prepared (parsed and planned once); one that
+    wrote is still rolled back, and what it wrote is gone."""
+    from sqlalchemy import text
+
+    gen_user(app, "writer")
+    read = select(User.id).where(User.username == "writer")
+    with app.app_context(), db.engine.connect() as connection:
+        for _ in range(7):
+            connection.execute(read).all()
+            connection.rollback()  # as the end of a request that only read
+            status = connection.connection.dbapi_connection.info.transaction_status
+            assert status == psycopg.pq.TransactionStatus.IDLE
+        assert connection.exec_driver_sql(PREPARED).scalar_one() >= 1
+        connection.rollback()
+        connection.execute(
+            text("UPDATE users SET display_name = 'Changed' WHERE username = 'writer'")
+        )
+        connection.execute(read).all()
+        connection.rollback()
+        names = text("SELECT display_name FROM users WHERE username = 'writer'")
+        assert connection.execute(names).scalar_one() != "Changed"
+        assert connection.exec_driver_sql(PREPARED).scalar_one() == 0  # a real ROLLBACK
+
+
+@POSTGRESQL_ONLY
+def test_a_failed_statement_is_rolled_back(app):
+    """A transaction whose SELECT failed is aborted, not in progress: it gets a real
+    ROLLBACK, and the connection goes on."""
+    from sqlalchemy import text
+
+    with app.app_context(), db.engine.connect() as connection:
+        with pytest.raises(Exception, match="division by zero"):
+            connection.execute(text("SELECT 1 / 0"))
+        connection.rollback()
+        assert connection.execute(text("SELECT 2")).scalar_one() == 2
+
+
+@POSTGRESQL_ONLY
+def test_pages_shown_again_are_served_by_prepared_statements(make_app):
+    """A page shown again and again (its request only reads) leaves the connection's
+    statements prepared."""
+    app = make_app()
+    gen_user(app)
+    client = app.test_client()
+    sign_in(client)
+    url = start(client)
+    for _ in range(12):  # enough for five on each connection, should the pool hold two
+        assert client.get(url).status_code == 200
+    with app.app_context(), db.engine.connect() as connection:
+        assert connection.exec_driver_sql(PREPARED).scalar_one() >= 2  # session, attempt
