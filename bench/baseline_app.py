@@ -27,10 +27,14 @@ import os
 import sqlalchemy as sa
 from flask import Flask, abort, redirect, request
 
-# The app's own engine settings (simulator/db.py): psycopg 3, no pre-ping.
+from simulator.db import keep_prepared_statements
+
+# The app's own engine settings (simulator/db.py): psycopg 3, no pre-ping, and a
+# transaction that only read ends with COMMIT, so that psycopg keeps its prepared statements.
 engine = sa.create_engine(
     sa.make_url(os.environ["SIMULATOR_DATABASE_URL"]).set(drivername="postgresql+psycopg")
 )
+keep_prepared_statements(engine)
 app = Flask(__name__)
 
 ATTEMPT = sa.text("SELECT * FROM attempts WHERE id = :id")

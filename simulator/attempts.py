@@ -15,13 +15,14 @@ from functools import cached_property
 
 from flask import abort, g
 from sqlalchemy import bindparam, func
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import load_only
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import select
 
 from . import engine, grades, outbox, records
-from .db import commit_keeping_loaded, db, hold
+from .db import commit_keeping_loaded, db, hold, wrote_nothing
 from .library import offered_ids, scenario_for
 from .models import WITHOUT_BYTES, Attempt, AttemptEvent, AttemptStep, ScenarioVersion, utcnow
 
@@ -417,8 +418,10 @@ def write_step(step, statements, attempt, node_id, shown=None):
         values |= {f"message{number}_{key}": value for key, value in row.items()}
     values |= {"attempt": attempt.id} | moved
     statement = step_writes(len(statements), tuple(moved))
-    with clash_is_conflict():
-        step.id = db.session.execute(statement, values).scalar_one()
+    step.id = db.session.execute(statement, values).scalar_one_or_none()
+    if step.id is None:  # the step number was taken: nothing was written
+        wrote_nothing(db.session.connection())
+        raise StepConflict
     for key, value in moved.items():
         set_committed_value(attempt, key, value)
 
@@ -428,29 +431,35 @@ def step_writes(messages, moved):
     """Return the one PostgreSQL statement that writes a step, `messages` outbox rows and
     the attempt's columns `moved`, and returns the step's id, built once for each shape:
 
-        WITH step AS (INSERT INTO attempt_steps ... RETURNING id),
-             message0 AS (INSERT INTO outbox ...),
-             moved AS (UPDATE attempts SET at_node = ... WHERE id = ...)
+        WITH step AS (INSERT INTO attempt_steps ... ON CONFLICT DO NOTHING RETURNING id),
+             message0 AS (INSERT INTO outbox ... SELECT ... FROM step),
+             moved AS (UPDATE attempts SET at_node = ... WHERE id = ... AND EXISTS step)
         SELECT step.id FROM step
 
-    Every part runs whether or not the SELECT reads it, in the one statement's snapshot:
-    none reads what another writes. A step number already taken fails the whole statement,
-    so nothing of it is kept.
+    Every part runs whether or not the SELECT reads it, in the one statement's snapshot.
+    A step number already taken (a double post) inserts no step (ON CONFLICT DO NOTHING),
+    and the other parts then write nothing either, as each writes only for a step the
+    first inserted: the statement returns no row, and no error aborts the transaction
+    (whose end, a ROLLBACK, would make psycopg forget its prepared statements).
     """
     steps, outbox_rows = AttemptStep.__table__, outbox.INSERT.table
     step = (
-        steps.insert()
+        postgresql.insert(steps)
         .values({key: bindparam(f"step_{key}", type_=steps.c[key].type) for key in STEP_COLUMNS})
+        .on_conflict_do_nothing(index_elements=[steps.c.attempt_id, steps.c.step_number])
         .returning(steps.c.id)
         .cte("step")
     )
     parts = [
         outbox_rows.insert()
-        .values(
-            {
-                key: bindparam(f"message{number}_{key}", type_=outbox_rows.c[key].type)
-                for key in outbox.ROW_COLUMNS
-            }
+        .from_select(
+            outbox.ROW_COLUMNS,
+            select(
+                *(
+                    bindparam(f"message{number}_{key}", type_=outbox_rows.c[key].type)
+                    for key in outbox.ROW_COLUMNS
+                )
+            ).select_from(step),
         )
         .cte(f"message{number}")
         for number in range(messages)
@@ -458,7 +467,7 @@ def step_writes(messages, moved):
     attempts_table = Attempt.__table__
     parts.append(
         attempts_table.update()
-        .where(attempts_table.c.id == bindparam("attempt"))
+        .where(attempts_table.c.id == bindparam("attempt"), select(step.c.id).exists())
         .values({key: bindparam(key, type_=attempts_table.c[key].type) for key in moved})
         .cte("moved")
     )

@@ -126,8 +126,10 @@ def keep_prepared_statements(engine):
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def statement(connection, _cursor, text, *_args):
+        info = connection.info
+        info["read_before"] = info.get("only_read", False)
         if text.lstrip()[:6].upper() != "SELECT":
-            connection.info["only_read"] = False
+            info["only_read"] = False
 
     @sa.event.listens_for(engine, "rollback")
     def rolling_back(connection):
@@ -140,6 +142,13 @@ def keep_prepared_statements(engine):
             dbapi_connection.commit()  # SQLAlchemy's ROLLBACK then finds nothing to end
         except psycopg.Error:
             pass  # the connection is broken: the ROLLBACK that follows fails as it would have
+
+
+def wrote_nothing(connection):
+    """Say that the statement just run on `connection` changed no row (an insert that found
+    its row taken did nothing): its transaction has only read if it had before, so it can
+    still end with COMMIT (`keep_prepared_statements`)."""
+    connection.info["only_read"] = connection.info.get("read_before", False)
 
 
 def note_statement(*_):

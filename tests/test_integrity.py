@@ -1,7 +1,9 @@
 """Integrity: steps are recorded once, results derive from the log, attempts survive restarts."""
 
+import os
 import threading
 
+import psycopg
 import pytest
 from helpers import (
     BEST_PATH,
@@ -116,7 +118,7 @@ def test_unique_step_number(app, signed_in):
 def test_race_between_two_processes(app, signed_in, trainee):
     """When two requests both pass the step check, only the first records, and nothing
     of the second's writes is kept: not its outbox row, not where it moved the attempt
-    (on PostgreSQL the three are one statement, which fails whole)."""
+    (on PostgreSQL the three are one statement, which then writes nothing at all)."""
     url = start(signed_in)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id(url))
@@ -132,6 +134,32 @@ def test_race_between_two_processes(app, signed_in, trainee):
         attempt = db.session.get(Attempt, attempt_id(url))
         assert (attempt.at_node, attempt.shown_step, attempt.shown_at) == stands
     assert [s.choice_id for s in steps_of(app, attempt_id(url))] == [choice.id]
+
+
+@pytest.mark.skipif(
+    os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
+    reason="psycopg's prepared statements: PostgreSQL only",
+)
+def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(app, signed_in):
+    """On PostgreSQL the losing step's one statement inserts nothing and raises no error,
+    so its transaction, which changed nothing, ends with COMMIT: psycopg keeps the
+    statements its connection had prepared (a ROLLBACK makes it forget them all)."""
+    url = start(signed_in)
+    count = select(func.count()).select_from(OutboxMessage)
+    with app.app_context():
+        attempt = db.session.get(Attempt, attempt_id(url))
+        first, second = attempts.progress_of(attempt), attempts.progress_of(attempt)
+        attempts.record_step(first, first.offered()[0], None)
+        with pytest.raises(attempts.StepConflict):
+            attempts.record_step(second, second.offered()[1], None)
+        for _ in range(6):  # psycopg prepares a statement at its fifth run
+            db.session.execute(count).scalar_one()
+        connection = db.session.connection().connection.dbapi_connection
+        db.session.rollback()
+        assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        prepared = connection.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+        connection.rollback()
+    assert prepared[0] >= 1
 
 
 def test_simultaneous_posts_from_two_app_processes(make_app, app, signed_in):

@@ -53,10 +53,13 @@ def open_assessment(page, assignment_id):
     expect(page.get_by_text("The rules of this assessment")).to_be_visible()
 
 
-def start_with_code(page, code=CODE):
-    """Enter the access code and start the assessment."""
+def start_with_code(page, code=CODE, started=True):
+    """Enter the access code and start the assessment (unless the code is to be refused):
+    the first step shows, at the attempt's address (in place, with JavaScript)."""
     page.get_by_label("Access code").fill(code)
     page.get_by_role("button", name="Start the assessment").click()
+    if started:
+        expect(page).to_have_url(re.compile(r"/attempts/\d+$"))
 
 
 def decide(page, label, reason=None):
@@ -98,7 +101,7 @@ def test_with_javascript_to_the_end_and_the_review_opens_at_the_close(page, live
     sign_in(page, "candidate-js")
     open_assessment(page, sitting)
     audit.check("assessment briefing")
-    start_with_code(page, "wrong")
+    start_with_code(page, "wrong", started=False)
     expect(page.get_by_text("There is a problem")).to_be_visible()
     expect(page.get_by_text("The access code is not right").first).to_be_visible()
     audit.check("assessment briefing with errors")
