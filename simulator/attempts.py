@@ -495,13 +495,29 @@ MOVE_ON = Attempt.__table__.update().where(Attempt.__table__.c.id == bindparam("
 # A step is written with one Core statement that returns its id: the step object is kept
 # out of the session (it is never changed once written), which spares the unit of work.
 INSERT_STEP = AttemptStep.__table__.insert().returning(AttemptStep.__table__.c.id)
+INSERT_STEP_ONCE = (
+    postgresql.insert(AttemptStep.__table__)
+    .on_conflict_do_nothing(index_elements=["attempt_id", "step_number"])
+    .returning(AttemptStep.__table__.c.id)
+)
 STEP_COLUMNS = tuple(column.key for column in AttemptStep.__table__.columns if column.key != "id")
 
 
 def insert_step(step):
     """Write a new step in the session's transaction and give it its id; raise StepConflict
-    if that step number is already taken (a double post)."""
+    if that step number is already taken (a double post).
+
+    On PostgreSQL a taken number inserts nothing and raises no error (ON CONFLICT DO
+    NOTHING), so the transaction, which wrote nothing, can end with COMMIT, keeping the
+    connection's prepared statements (`db.keep_prepared_statements`), as `write_step` does.
+    """
     values = {key: getattr(step, key) for key in STEP_COLUMNS}
+    if db.session.get_bind().dialect.name == "postgresql":
+        step.id = db.session.execute(INSERT_STEP_ONCE, values).scalar_one_or_none()
+        if step.id is None:
+            wrote_nothing(db.session.connection())
+            raise StepConflict
+        return
     with clash_is_conflict():
         step.id = db.session.execute(INSERT_STEP, values).scalar_one()
 

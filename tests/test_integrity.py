@@ -140,21 +140,27 @@ def test_race_between_two_processes(app, signed_in, trainee):
     os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
     reason="psycopg's prepared statements: PostgreSQL only",
 )
-def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(app, signed_in):
-    """On PostgreSQL the losing step's one statement inserts nothing and raises no error,
-    so its transaction, which changed nothing, ends with COMMIT: psycopg keeps the
-    statements its connection had prepared (a ROLLBACK makes it forget them all)."""
+@pytest.mark.parametrize("which", ["a step", "the last step"])
+def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(
+    app, signed_in, which
+):
+    """On PostgreSQL the losing step's insert inserts nothing and raises no error (the last
+    step's too, which ends the attempt by its own path), so its transaction, which changed
+    nothing, ends with COMMIT: psycopg keeps the statements its connection had prepared
+    (a ROLLBACK makes it forget them all)."""
     url = start(signed_in)
+    if which == "the last step":
+        play_through(signed_in, url, BEST_PATH[:2])
     count = select(func.count()).select_from(OutboxMessage)
     with app.app_context():
         attempt = db.session.get(Attempt, attempt_id(url))
         first, second = attempts.progress_of(attempt), attempts.progress_of(attempt)
         attempts.record_step(first, first.offered()[0], None)
-        with pytest.raises(attempts.StepConflict):
-            attempts.record_step(second, second.offered()[1], None)
         for _ in range(6):  # psycopg prepares a statement at its fifth run
             db.session.execute(count).scalar_one()
         connection = db.session.connection().connection.dbapi_connection
+        with pytest.raises(attempts.StepConflict):
+            attempts.record_step(second, second.offered()[1], None)
         db.session.rollback()
         assert connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         prepared = connection.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
