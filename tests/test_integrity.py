@@ -141,9 +141,7 @@ def test_race_between_two_processes(app, signed_in, trainee):
     reason="psycopg's prepared statements: PostgreSQL only",
 )
 @pytest.mark.parametrize("which", ["a step", "the last step"])
-def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(
-    app, signed_in, which
-):
+def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(app, signed_in, which):
     """On PostgreSQL the losing step's insert inserts nothing and raises no error (the last
     step's too, which ends the attempt by its own path), so its transaction, which changed
     nothing, ends with COMMIT: psycopg keeps the statements its connection had prepared
