@@ -419,9 +419,8 @@ def write_step(step, statements, attempt, node_id, shown=None):
     values |= {"attempt": attempt.id} | moved
     statement = step_writes(len(statements), tuple(moved))
     step.id = db.session.execute(statement, values).scalar_one_or_none()
-    if step.id is None:  # the step number was taken: nothing was written
-        wrote_nothing(db.session.connection())
-        raise StepConflict
+    if step.id is None:
+        step_taken()
     for key, value in moved.items():
         set_committed_value(attempt, key, value)
 
@@ -515,8 +514,7 @@ def insert_step(step):
     if db.session.get_bind().dialect.name == "postgresql":
         step.id = db.session.execute(INSERT_STEP_ONCE, values).scalar_one_or_none()
         if step.id is None:
-            wrote_nothing(db.session.connection())
-            raise StepConflict
+            step_taken()
         return
     with clash_is_conflict():
         step.id = db.session.execute(INSERT_STEP, values).scalar_one()
@@ -623,6 +621,19 @@ def clash_is_conflict():
     except IntegrityError as error:
         db.session.rollback()
         raise StepConflict from error
+
+
+def step_taken():
+    """Raise StepConflict for a step whose number another request took first, where the
+    insert did nothing (PostgreSQL's ON CONFLICT DO NOTHING) and so nothing was written.
+
+    The transaction is left to end with COMMIT (`db.wrote_nothing`), and what the session
+    has read is expired, as the rollback of a clash expires it, so that the caller reads
+    the attempt afresh (the other request may have moved it on, or finished it).
+    """
+    wrote_nothing(db.session.connection())
+    db.session.expire_all()
+    raise StepConflict
 
 
 def commit_or_conflict():

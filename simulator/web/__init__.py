@@ -98,15 +98,15 @@ def vary_on_htmx(response):
     return response
 
 
-def render_page(template, *, region="region", **context):
+def render_page(template, *, swapped="region", **context):
     """Render the whole page, or for htmx only its title and swappable region.
 
-    `region` names the block htmx swaps: the page's own region, or "content" (all of
+    `swapped` names the block htmx swaps: the page's own region, or "content" (all of
     <main>) for an answer that replaces another kind of page, as Start replaces the briefing.
     """
     # A history restore after a cache miss replaces the whole body, so it needs the page.
     if htmx and not htmx.history_restore_request:
-        title, region = render_blocks(template, ("title", region), context)
+        title, region = render_blocks(template, ("title", swapped), context)
         title = title.strip()
         full_title = f"{title} – Safe to Report" if title else "Safe to Report"
         return f"<title>{full_title}</title>\n{region}"

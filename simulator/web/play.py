@@ -433,8 +433,8 @@ def render_node(
         "preview_panel": preview_panel(progress, row),
         "shown_after": shown_after,
     }
-    region = "content" if whole else "region"
-    return render_page("play/node.html", region=region, **context), status
+    swapped = "content" if whole else "region"
+    return render_page("play/node.html", swapped=swapped, **context), status
 
 
 def preview_panel(progress, row):
