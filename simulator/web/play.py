@@ -319,7 +319,7 @@ def start_once(version, assignment=None, begin=attempts.start_attempt):
     if request.form.get("number") != str(expected):
         # Read again: a simultaneous Start may have begun an attempt since `own` was read.
         return already_started(attempts.user_attempts(g.user.id, key, assignment_id))
-    in_place = bool(htmx) and not htmx.history_restore_request
+    in_place = bool(htmx)  # a POST is never a history restore
     try:
         attempt = begin(g.user, version, expected, assignment, shown=in_place)
     except attempts.StepConflict:
