@@ -305,18 +305,24 @@ class Trainee:
         return self.get_page(leads_to(response))
 
     def take_step(self, path, html):
-        """Post a random offered choice (sometimes twice at once), then load what follows."""
+        """Post a random offered choice (sometimes twice at once), then load what follows.
+
+        A trainee whose browser runs JavaScript posts both of a double post through htmx,
+        as a second tab's page does (the one page's button is disabled while its post is
+        answered, so a double click sends one): the answer kept is the first thread's,
+        in place if its post was recorded, else the 303 of the one that lost, followed
+        as htmx follows it.
+        """
         form = step_form(html, self.rng)
         step = (attempt_number(path), int(form["step"]))
-        response = None
         if self.rng.random() < DOUBLE_SUBMIT_RATE:
-            first, _ = self.post_twice("POST step", path, form, step_form(html, self.rng))
-            location = first.headers["Location"]
+            second = step_form(html, self.rng)
+            response, _ = self.post_twice("POST step", path, form, second, self.htmx)
             with self.stats.lock:
                 self.stats.double_submits.append(step)
         else:
             response = self.call("POST step", "POST", path, form, headers=self.htmx)
-            location = response.headers.get("Location")
+        location = response.headers.get("Location")
         with self.stats.lock:
             self.stats.acknowledged.append(step)
         if location is None:  # htmx's answer: what follows, in place (200, HX-Push-Url)

@@ -228,8 +228,8 @@ def reachable():
     Opening the session comes before Flask's error handling: an error raised there would
     be logged as a bug and never retried. Raised from a hook instead (before CSRF reads the
     session's token, which it would find missing), it gets the busy page's 503 with
-    Retry-After, and a safe request is retried once (`web.errors.database_error`), with
-    its session read afresh (`reopen`).
+    Retry-After, and a request safe to repeat is retried once
+    (`web.errors.database_error`), with its session read afresh (`reopen`).
     """
     unread = getattr(flask_session._get_current_object(), "unread", None)
     if unread is not None:

@@ -10,6 +10,7 @@ from sqlmodel import select
 from simulator.db import db
 from simulator.models import User
 from simulator.web.auth import public
+from simulator.web.errors import repeatable
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,8 @@ def test_a_signed_in_page_while_the_database_is_away_is_503(make_app, tmp_path):
 
 
 def test_a_form_sent_while_the_database_is_away_says_it_was_not_recorded(make_app, tmp_path):
-    """A POST is not retried; its 503 says what was sent was not recorded."""
+    """A form not safe to repeat (signing in) is not retried; its 503 says what was sent
+    was not recorded."""
     away = make_app(
         DATABASE_URL=unreachable_database_url(tmp_path),
         LOAD_LIBRARY_ON_START=False,
@@ -107,9 +109,13 @@ def test_a_form_sent_while_the_database_is_away_says_it_was_not_recorded(make_ap
     assert "could not be recorded" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("method", "status", "runs"), [("GET", 200, 2), ("POST", 503, 1)])
-def test_only_a_safe_request_is_retried_once(make_app, method, status, runs):
-    """A GET that meets a dropped connection runs once more; a POST never runs twice."""
+@pytest.mark.parametrize(
+    ("method", "marked", "status", "runs"),
+    [("GET", False, 200, 2), ("POST", False, 503, 1), ("POST", True, 200, 2)],
+)
+def test_only_a_request_safe_to_repeat_is_retried_once(make_app, method, marked, status, runs):
+    """A GET that meets the database away runs once more, and so does a POST its view
+    says is `repeatable`; any other POST never runs twice."""
     app = make_app(WTF_CSRF_ENABLED=False)
     calls = []
 
@@ -119,9 +125,28 @@ def test_only_a_safe_request_is_retried_once(make_app, method, status, runs):
             raise database_away()
         return "fine"
 
-    app.add_url_rule("/flaky", "flaky", public(flaky), methods=["GET", "POST"])
+    view = public(flaky)
+    app.add_url_rule(
+        "/flaky", "flaky", repeatable(view) if marked else view, methods=["GET", "POST"]
+    )
     response = app.test_client().open("/flaky", method=method)
     assert (response.status_code, len(calls)) == (status, runs)
+
+
+def test_a_repeatable_post_is_retried_only_once(make_app):
+    """A POST safe to repeat gives up with a 503 that says it was not recorded, after its
+    one retry, while the database stays away."""
+    app = make_app(WTF_CSRF_ENABLED=False)
+    calls = []
+
+    def down():
+        calls.append(1)
+        raise database_away()
+
+    app.add_url_rule("/down", "down", repeatable(public(down)), methods=["POST"])
+    response = app.test_client().post("/down")
+    assert response.status_code == 503 and len(calls) == 2
+    assert "could not be recorded" in response.get_data(as_text=True)
 
 
 def connection_dropped():

@@ -2,6 +2,7 @@
 
 import os
 import threading
+from contextlib import contextmanager
 
 import psycopg
 import pytest
@@ -10,6 +11,7 @@ from helpers import (
     CHECK_PATH,
     SHARING_PATH,
     attempt_id,
+    csrf_token,
     doorstep,
     gen_user,
     play_through,
@@ -19,8 +21,8 @@ from helpers import (
     take,
     write_scenario,
 )
-from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, func
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
 
 from simulator import attempts, engine
@@ -191,6 +193,114 @@ def test_simultaneous_posts_from_two_app_processes(make_app, app, signed_in):
         thread.join()
     assert responses == [303, 303]
     assert len(steps_of(app, attempt_id(url))) == 1
+
+
+def database_away(statement="INSERT"):
+    """Return the error SQLAlchemy raises when the server has gone (as on a restart)."""
+    return OperationalError(statement, {}, Exception("server closed the connection"))
+
+
+def away_once(app, statement_part):
+    """Make the first statement that contains `statement_part` meet the database away, as
+    a restart does; return what stops it."""
+    with app.app_context():
+        bound = db.engine
+    left = [1]
+
+    def restart(conn, cursor, statement, parameters, context, executemany):
+        if left[0] and statement_part in statement:
+            left[0] -= 1
+            raise database_away(statement)
+
+    event.listen(bound, "before_cursor_execute", restart)
+    return lambda: event.remove(bound, "before_cursor_execute", restart)
+
+
+@contextmanager
+def answer_lost_once(app):
+    """Make the first COMMIT report an error once it has reached the database, as when the
+    server restarts after committing but before the app hears so."""
+    with app.app_context():
+        dialect = db.engine.dialect
+    commit, left = dialect.do_commit, [1]
+
+    def lost(dbapi_connection):
+        commit(dbapi_connection)
+        if left[0]:
+            left[0] -= 1
+            raise database_away("COMMIT")
+
+    dialect.do_commit = lost
+    try:
+        yield
+    finally:
+        del dialect.do_commit  # the class's own again
+
+
+def outbox_count(app):
+    """Return how many outbox rows there are."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def test_a_step_that_meets_a_restart_is_run_again_and_recorded_once(app, signed_in):
+    """The database goes away as a step is written: the step is sent again once, after a
+    pause, and recorded, so the trainee sees its feedback, not the busy page."""
+    url = start(signed_in)
+    before = outbox_count(app)
+    form = {"step": "0", "choice": "interpreter", "csrf_token": csrf_token(signed_in)}
+    stop = away_once(app, "INSERT INTO attempt_steps")
+    try:
+        response = signed_in.post(url, data=form)
+    finally:
+        stop()
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/feedback/1")
+    assert [s.choice_id for s in steps_of(app, attempt_id(url))] == ["interpreter"]
+    assert outbox_count(app) == before + 1
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "already recorded" not in page
+
+
+def test_a_step_whose_commit_answer_was_lost_is_not_recorded_twice(app, signed_in):
+    """The step was committed, but the app heard an error: run again, it finds the step
+    recorded, and says so, with the feedback; the log and the outbox hold it once."""
+    url = start(signed_in)
+    before = outbox_count(app)
+    form = {"step": "0", "choice": "interpreter", "csrf_token": csrf_token(signed_in)}
+    with answer_lost_once(app):
+        response = signed_in.post(url, data=form)
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith("/feedback/1")
+    assert [s.choice_id for s in steps_of(app, attempt_id(url))] == ["interpreter"]
+    assert outbox_count(app) == before + 1
+    page = signed_in.get(response.headers["Location"]).get_data(as_text=True)
+    assert "already recorded" in page
+
+
+def test_a_start_that_meets_a_restart_begins_one_attempt(app, signed_in, trainee):
+    """Start meets the database going away as the attempt is written: run again, it
+    begins the attempt, once."""
+    stop = away_once(app, "INSERT INTO attempts")
+    try:
+        url = start(signed_in)
+    finally:
+        stop()
+    with app.app_context():
+        mine = db.session.exec(select(Attempt).where(Attempt.user_id == trainee)).all()
+    assert [attempt.id for attempt in mine] == [attempt_id(url)]
+
+
+def test_a_form_not_safe_to_repeat_is_not_run_again(app, signed_in):
+    """Signing out meets the database away: not run again, it says nothing was recorded."""
+    token = csrf_token(signed_in, "/account")
+    stop = away_once(app, "DELETE FROM web_sessions")
+    try:
+        response = signed_in.post("/sign-out", data={"csrf_token": token})
+    finally:
+        stop()
+    assert response.status_code == 503
+    assert "could not be recorded" in response.get_data(as_text=True)
 
 
 def test_resume_after_sign_out(signed_in):

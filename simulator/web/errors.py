@@ -92,7 +92,7 @@ def server_error(error):
 
 # While the database restarts or is out of reach: ask the browser to come back shortly.
 RETRY_AFTER_SECONDS = 5
-# A safe request is run once more after this pause, long enough for a restart's blip.
+# A request safe to repeat runs once more after this pause, long enough for a restart's blip.
 RETRY_PAUSE_SECONDS = 0.25
 SAFE_METHODS = ("GET", "HEAD")
 BUSY_HEADING = "The service is busy for a moment"
@@ -105,8 +105,27 @@ BUSY_MESSAGES = {
 }
 
 
+def repeatable(view):
+    """Mark a POST view as safe to run again when the database went away while it ran.
+
+    Such a view records what it was sent at most once however often it runs, because the
+    form names what it is for: a step's number (the step is recorded once, and a second
+    run finds it recorded and says so), or the number of the attempt Start begins. Whether
+    the first run's COMMIT reached the database or not, a second run leaves one record.
+    """
+    view.repeatable = True
+    return view
+
+
+def safe_to_repeat():
+    """Say whether the request may run again: a GET or HEAD, or a `repeatable` POST."""
+    if request.method in SAFE_METHODS:
+        return True
+    return getattr(current_app.view_functions.get(request.endpoint), "repeatable", False)
+
+
 def database_error(error):
-    """Retry a safe request once while the database is out of reach, then answer 503.
+    """Retry a request safe to repeat once while the database is out of reach, then 503.
 
     A request whose very first statement met a connection the server had dropped since
     its last use (it restarted) runs again at once on a fresh connection, whatever its
@@ -118,7 +137,7 @@ def database_error(error):
     if dropped_before_use(error) and not g.get("reconnected"):
         g.reconnected = True
         return retry_request()
-    if request.method in SAFE_METHODS and not g.get("database_retried"):
+    if safe_to_repeat() and not g.get("database_retried"):
         g.database_retried = True
         time.sleep(RETRY_PAUSE_SECONDS)
         return retry_request()

@@ -33,6 +33,7 @@ from ..rendering import LONDON, filled, filled_markdown
 from . import assessing, htmx, render_page
 from .assets import ONE_YEAR
 from .auth import ANY_ROLE, allow
+from .errors import repeatable
 
 bp = Blueprint("play", __name__)
 STALE_NOTICE = "That answer was already recorded, so nothing changed. This is where you are now."
@@ -269,6 +270,7 @@ def redirects_whole(view):
 
 
 @bp.post("/scenarios/<key>/attempts")
+@repeatable
 @allow(*ANY_ROLE)
 @redirects_whole
 def start(key):
@@ -277,6 +279,7 @@ def start(key):
 
 
 @bp.post("/assignments/<int:assignment_id>/attempts")
+@repeatable
 @allow(*ANY_ROLE)
 @redirects_whole
 def start_assigned(assignment_id):
@@ -474,6 +477,7 @@ def picture(version, node, row):
 
 
 @bp.post("/attempts/<int:attempt_id>")
+@repeatable
 @allow(*ANY_ROLE)
 def take_step(attempt_id):
     """Record one choice, exactly once, and show what follows."""
