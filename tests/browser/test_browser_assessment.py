@@ -155,6 +155,33 @@ def test_the_countdown_announces_ten_minutes_left_politely(page, live_app, sitti
     expect(announce).to_have_text("10 minutes left.", timeout=8_000)
 
 
+def test_the_invigilators_list_says_when_it_could_not_refresh(
+    open_page, live_app, sitting, monkeypatch
+):
+    """The invigilator's list refreshes itself. While the connection is down it says so,
+    quietly (a status message, with the time it could not), and the message goes as soon
+    as a refresh gets through again."""
+    from simulator.web.train import invigilation_views
+
+    monkeypatch.setattr(invigilation_views, "REFRESH_SECONDS", 1)
+    page = open_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    sign_in(page, "assessor")
+    page.goto(f"/train/assignments/{sitting}/invigilate")
+    expect(page.get_by_role("heading", name="Candidates")).to_be_visible()
+    status = page.get_by_role("status").filter(has_text="could not be refreshed")
+    expect(status).to_have_count(0)
+    page.context.set_offline(True)
+    expect(status).to_have_text(
+        re.compile(r"The list could not be refreshed at \d\d:\d\d:\d\d: the connection was lost")
+    )
+    page.context.set_offline(False)
+    expect(status).to_have_count(0)
+    expect(page.get_by_role("heading", name="Candidates")).to_be_visible()
+    assert not problems, problems
+
+
 def reopen(live_app, assignment_id):
     """Make sure the assessment is open (an earlier test may have closed it)."""
 

@@ -25,6 +25,7 @@ from journeys import (
     start,
 )
 from playwright.sync_api import expect
+from test_browser_accessibility import AxeAudit
 
 
 def test_play_to_the_debrief_with_javascript(page, trainee):
@@ -368,6 +369,123 @@ def test_a_stale_post_is_announced_by_its_notice(page, trainee):
     notice = page.locator(".govuk-notification-banner")
     expect(notice).to_contain_text("nothing changed")
     expect(notice).to_be_focused()
+
+
+def attempts_of(live_app, username):
+    """Return how many attempts the person has (read in a thread of its own)."""
+    from sqlmodel import func, select
+
+    from simulator.db import db
+    from simulator.models import Attempt, User
+
+    def read():
+        with live_app.app_context():
+            statement = select(func.count()).select_from(Attempt).join(User)
+            return db.session.exec(statement.where(User.username == username)).one()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(read).result()
+
+
+def offline_page(open_page):
+    """Open a page with JavaScript that fails the test on a script error, but not on the
+    console's report of a request that got no answer (which these tests mean to cause)."""
+    page = open_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    return page, problems
+
+
+def test_a_step_sent_with_no_connection_says_so_and_goes_through_once_sent_again(
+    open_page, trainee, live_app
+):
+    """With JavaScript, a choice sent while the connection is down is not lost in silence:
+    a banner says what happened and takes focus, the form keeps the choice and the reason,
+    and nothing is recorded. Sent again once back online, the step is recorded once."""
+    page, problems = offline_page(open_page)
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    page.get_by_label(FIRST_CHOICE).check()
+    page.get_by_label("Why did you choose this?").fill(REASON)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Continue", exact=True).click()
+    banner = page.locator("[data-app-lost]")
+    expect(banner).to_contain_text("The connection was lost before the service answered")
+    expect(banner).to_contain_text("press Continue again")
+    expect(page.get_by_role("region", name="Important")).to_be_focused()  # it is the banner
+    expect(page.get_by_label(FIRST_CHOICE)).to_be_checked()
+    expect(page.get_by_label("Why did you choose this?")).to_have_value(REASON)
+    audit = AxeAudit(page)
+    audit.check("a step whose post got no answer")
+    assert not audit.reports, audit.summary()
+    assert steps_of(live_app, trainee) == []
+    page.context.set_offline(False)
+    page.wait_for_timeout(1000)  # GOV.UK's button ignores a second press within a second
+    page.get_by_role("button", name="Continue", exact=True).click()
+    heading(page, "Feedback on your decision")
+    expect(page.get_by_text(f"You chose: {FIRST_CHOICE}")).to_be_visible()
+    expect(page.get_by_text("The connection was lost")).to_have_count(0)
+    expect(page.get_by_text("already recorded")).to_have_count(0)
+    assert len(steps_of(live_app, trainee)) == 1
+    assert not problems, problems
+
+
+def test_a_step_whose_answer_was_lost_is_recorded_once_when_sent_again(
+    open_page, trainee, live_app
+):
+    """The step reached the service and was recorded, but its answer never came back:
+    the banner says the connection was lost, and sending the step again records nothing
+    more and says the answer was already recorded, with its feedback."""
+    page, problems = offline_page(open_page)
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    lost = []
+
+    def lose_the_answer(route):
+        if route.request.method != "POST" or lost:
+            route.continue_()
+            return
+        route.fetch()  # the service gets the step and records it
+        lost.append(True)
+        route.abort("connectionreset")
+
+    page.route(re.compile(r"/attempts/\d+$"), lose_the_answer)
+    page.get_by_label(FIRST_CHOICE).check()
+    page.get_by_label("Why did you choose this?").fill(REASON)
+    page.get_by_role("button", name="Continue", exact=True).click()
+    expect(page.locator("[data-app-lost]")).to_contain_text("nothing is recorded twice")
+    assert len(steps_of(live_app, trainee)) == 1
+    page.wait_for_timeout(1000)  # GOV.UK's button ignores a second press within a second
+    page.get_by_role("button", name="Continue", exact=True).click()
+    heading(page, "Feedback on your decision")
+    notice = page.locator(".govuk-notification-banner")
+    expect(notice).to_contain_text("That answer was already recorded")
+    expect(notice).to_be_focused()
+    expect(page.get_by_text("The connection was lost")).to_have_count(0)
+    assert len(steps_of(live_app, trainee)) == 1
+    assert not problems, problems
+
+
+def test_start_sent_with_no_connection_says_so_and_starts_once_sent_again(
+    open_page, trainee, live_app
+):
+    """Start pressed while the connection is down says so; pressed again, one attempt."""
+    page, problems = offline_page(open_page)
+    sign_in(page, trainee)
+    open_briefing(page)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Start").click()
+    banner = page.locator("[data-app-lost]")
+    expect(banner).to_contain_text("press Start again")
+    expect(banner).to_be_focused()
+    page.context.set_offline(False)
+    page.wait_for_timeout(1000)  # GOV.UK's button ignores a second press within a second
+    start(page)
+    expect(page.get_by_text("The connection was lost")).to_have_count(0)
+    assert attempts_of(live_app, trainee) == 1
+    assert not problems, problems
 
 
 def test_the_reason_box_counts_down_as_you_type(page, trainee):

@@ -81,6 +81,84 @@ document.addEventListener("htmx:afterSettle", (event) => {
   }
 });
 
+// No answer at all (the connection dropped, or the service could not be reached): htmx
+// shows nothing by itself, and the button pressed simply works again, so the trainee
+// cannot tell whether anything happened. Say so beside what was pressed, in a banner that
+// takes focus, and leave the form as it was (the choice and the reason typed), so that it
+// can be sent again. That is safe for every form htmx sends here: a step names its number
+// and Start the attempt's, so the service records each at most once, and says so when it
+// already had. A list that refreshes itself (the invigilator's) says quietly when it last
+// could not, and carries on trying at its next turn.
+const LOST_HEADING = "The connection was lost before the service answered";
+
+function lostBanner(action) {
+  const banner = document.createElement("div");
+  banner.className = "govuk-notification-banner";
+  banner.setAttribute("role", "region");
+  banner.setAttribute("aria-labelledby", "app-lost-title");
+  banner.setAttribute("tabindex", "-1");
+  banner.dataset.appLost = "";
+  const header = document.createElement("div");
+  header.className = "govuk-notification-banner__header";
+  const title = document.createElement("h2");
+  title.className = "govuk-notification-banner__title";
+  title.id = "app-lost-title";
+  title.textContent = "Important";
+  header.append(title);
+  const content = document.createElement("div");
+  content.className = "govuk-notification-banner__content";
+  const heading = document.createElement("p");
+  heading.className = "govuk-notification-banner__heading";
+  heading.textContent = LOST_HEADING;
+  const advice = document.createElement("p");
+  advice.className = "govuk-body";
+  advice.textContent =
+    `Check your connection, then press ${action} again. ` +
+    "If what you sent had already been recorded, you will be told so: nothing is recorded twice.";
+  content.append(heading, advice);
+  banner.append(header, content);
+  return banner;
+}
+
+function refreshFailed(list) {
+  let status = list.previousElementSibling;
+  if (!status || !status.matches("[data-app-refresh-failed]")) {
+    status = document.createElement("p");
+    status.className = "govuk-body govuk-!-font-weight-bold";
+    status.setAttribute("role", "status");
+    status.dataset.appRefreshFailed = "";
+    list.before(status);
+  }
+  const at = new Date().toLocaleTimeString("en-GB", { timeZone: "Europe/London" });
+  status.textContent =
+    `The list could not be refreshed at ${at}: the connection was lost. ` +
+    "It will try again, or use Refresh the list.";
+}
+
+document.addEventListener("htmx:sendError", (event) => {
+  const source = event.detail.elt;
+  if (!(source instanceof Element) || !source.isConnected) {
+    return;
+  }
+  if (/^every /.test(source.getAttribute("data-hx-trigger") || "")) {
+    refreshFailed(source);
+    return;
+  }
+  const pressed = source.matches("form") ? source.querySelector("button") : source;
+  const action = pressed ? pressed.textContent.trim() : "the button";
+  document.querySelectorAll("[data-app-lost]").forEach((old) => old.remove());
+  const banner = lostBanner(action);
+  source.before(banner);
+  banner.focus();
+});
+
+document.addEventListener("htmx:afterSettle", (event) => {
+  const status = event.target instanceof Element && event.target.previousElementSibling;
+  if (status && status.matches("[data-app-refresh-failed]")) {
+    status.remove();
+  }
+});
+
 // In practice, htmx's answer with a decision's feedback carries what follows too, in a
 // <template data-app-next>: the next node, or after the last decision the debrief.
 // Continue (or See your debrief) then shows it at once, with no request, as htmx
