@@ -488,6 +488,30 @@ def test_start_sent_with_no_connection_says_so_and_starts_once_sent_again(
     assert not problems, problems
 
 
+def test_continue_with_no_connection_says_so_and_goes_on_once_back(open_page, trainee):
+    """A feedback page loaded whole asks for the next step at Continue: with the connection
+    down the banner says so (there was nothing sent to record), and once back, Continue
+    goes on."""
+    page, problems = offline_page(open_page)
+    sign_in(page, trainee)
+    open_briefing(page)
+    start(page)
+    choose(page, FIRST_CHOICE, REASON)
+    page.reload()  # whole, so Continue asks the service for the next step
+    heading(page, "Feedback on your decision")
+    page.context.set_offline(True)
+    page.get_by_role("button", name="Continue").click()
+    banner = page.locator("[data-app-lost]")
+    expect(banner).to_contain_text("Check your connection, then press Continue again.")
+    expect(banner).not_to_contain_text("recorded")
+    page.context.set_offline(False)
+    page.wait_for_timeout(1000)  # GOV.UK's button ignores a second press within a second
+    carry_on(page)
+    heading(page, "Step 2")
+    expect(banner).to_have_count(0)
+    assert not problems, problems
+
+
 def test_the_reason_box_counts_down_as_you_type(page, trainee):
     """With JavaScript, the reason box says how many characters remain as the trainee types."""
     sign_in(page, trainee)

@@ -91,7 +91,7 @@ document.addEventListener("htmx:afterSettle", (event) => {
 // could not, and carries on trying at its next turn.
 const LOST_HEADING = "The connection was lost before the service answered";
 
-function lostBanner(action) {
+function lostBanner(action, sent) {
   const banner = document.createElement("div");
   banner.className = "govuk-notification-banner";
   banner.setAttribute("role", "region");
@@ -112,9 +112,11 @@ function lostBanner(action) {
   heading.textContent = LOST_HEADING;
   const advice = document.createElement("p");
   advice.className = "govuk-body";
-  advice.textContent =
-    `Check your connection, then press ${action} again. ` +
-    "If what you sent had already been recorded, you will be told so: nothing is recorded twice.";
+  advice.textContent = `Check your connection, then press ${action} again.`;
+  if (sent) {
+    advice.textContent +=
+      " If what you sent had already been recorded, you will be told so: nothing is recorded twice.";
+  }
   content.append(heading, advice);
   banner.append(header, content);
   return banner;
@@ -144,10 +146,11 @@ document.addEventListener("htmx:sendError", (event) => {
     refreshFailed(source);
     return;
   }
-  const pressed = source.matches("form") ? source.querySelector("button") : source;
+  const sent = source.matches("form");
+  const pressed = sent ? source.querySelector("button") : source;
   const action = pressed ? pressed.textContent.trim() : "the button";
   document.querySelectorAll("[data-app-lost]").forEach((old) => old.remove());
-  const banner = lostBanner(action);
+  const banner = lostBanner(action, sent);
   source.before(banner);
   banner.focus();
 });
