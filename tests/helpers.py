@@ -357,3 +357,30 @@ def people_audit(statement):
     from simulator.models import AuditEntry
 
     return statement.where(AuditEntry.action.not_like("scenario.%"))
+
+
+def database_away(statement="SELECT 1"):
+    """Return the error SQLAlchemy raises when the server has gone (as on a restart)."""
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError(statement, {}, Exception("server closed the connection"))
+
+
+def database_away_for(app, matches, times=1):
+    """Make the next `times` statements for which `matches(statement)` holds meet the
+    database away, as a restart does; return what stops it."""
+    from sqlalchemy import event
+
+    from simulator.db import db
+
+    with app.app_context():
+        engine = db.engine
+    left = [times]
+
+    def restart(conn, cursor, statement, parameters, context, executemany):
+        if left[0] and matches(statement):
+            left[0] -= 1
+            raise database_away(statement)
+
+    event.listen(engine, "before_cursor_execute", restart)
+    return lambda: event.remove(engine, "before_cursor_execute", restart)

@@ -2,7 +2,14 @@
 
 import pytest
 from flask import abort
-from helpers import csrf_token, gen_user, sign_in, unreachable_database_url
+from helpers import (
+    csrf_token,
+    database_away,
+    database_away_for,
+    gen_user,
+    sign_in,
+    unreachable_database_url,
+)
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import select
@@ -68,11 +75,6 @@ def test_too_large(signed_in):
     response = signed_in.post("/sign-out", data={"x": "y" * 100_000})
     assert response.status_code == 413
     assert "That was too much text" in response.get_data(as_text=True)
-
-
-def database_away():
-    """Return the error SQLAlchemy raises when the server has gone (as on a restart)."""
-    return OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
 
 def test_a_signed_in_page_while_the_database_is_away_is_503(make_app, tmp_path):
@@ -250,17 +252,11 @@ def test_the_database_going_away_after_the_person_is_loaded_is_503_not_500(make_
 
 def fail_session_reads(app, times):
     """Make the next `times` reads of the session store fail as a restart does."""
-    with app.app_context():
-        engine = db.engine
-    left = [times]
 
-    def restart(conn, cursor, statement, parameters, context, executemany):
-        if "web_sessions" in statement and statement.lstrip().startswith("SELECT") and left[0]:
-            left[0] -= 1
-            raise database_away()
+    def session_read(statement):
+        return "web_sessions" in statement and statement.lstrip().startswith("SELECT")
 
-    event.listen(engine, "before_cursor_execute", restart)
-    return lambda: event.remove(engine, "before_cursor_execute", restart)
+    return database_away_for(app, session_read, times)
 
 
 def test_a_session_read_during_a_restart_is_retried_not_logged(make_app, caplog):

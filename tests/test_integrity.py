@@ -12,6 +12,8 @@ from helpers import (
     SHARING_PATH,
     attempt_id,
     csrf_token,
+    database_away,
+    database_away_for,
     doorstep,
     gen_user,
     play_through,
@@ -21,8 +23,8 @@ from helpers import (
     take,
     write_scenario,
 )
-from sqlalchemy import event, func
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from simulator import attempts, engine
@@ -195,25 +197,10 @@ def test_simultaneous_posts_from_two_app_processes(make_app, app, signed_in):
     assert len(steps_of(app, attempt_id(url))) == 1
 
 
-def database_away(statement="INSERT"):
-    """Return the error SQLAlchemy raises when the server has gone (as on a restart)."""
-    return OperationalError(statement, {}, Exception("server closed the connection"))
-
-
 def away_once(app, statement_part):
     """Make the first statement that contains `statement_part` meet the database away, as
     a restart does; return what stops it."""
-    with app.app_context():
-        bound = db.engine
-    left = [1]
-
-    def restart(conn, cursor, statement, parameters, context, executemany):
-        if left[0] and statement_part in statement:
-            left[0] -= 1
-            raise database_away(statement)
-
-    event.listen(bound, "before_cursor_execute", restart)
-    return lambda: event.remove(bound, "before_cursor_execute", restart)
+    return database_away_for(app, lambda statement: statement_part in statement)
 
 
 @contextmanager
