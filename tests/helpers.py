@@ -384,3 +384,13 @@ def database_away_for(app, matches, times=1):
 
     event.listen(engine, "before_cursor_execute", restart)
     return lambda: event.remove(engine, "before_cursor_execute", restart)
+
+
+def prepared_statements_test(test):
+    """Run `test` in the PostgreSQL pass alone: it checks psycopg's prepared statements,
+    which SQLite has no counterpart of."""
+    import pytest
+
+    on_postgresql = os.environ.get("SIMULATOR_TEST_DATABASE") == "postgresql"
+    reason = "psycopg's prepared statements: PostgreSQL only"
+    return pytest.mark.skipif(not on_postgresql, reason=reason)(test)

@@ -5,7 +5,15 @@ import os
 import psycopg
 import pytest
 from flask_alembic import Alembic
-from helpers import PASSWORD, csrf_token, gen_user, sign_in, start, text_of
+from helpers import (
+    PASSWORD,
+    csrf_token,
+    gen_user,
+    prepared_statements_test,
+    sign_in,
+    start,
+    text_of,
+)
 from sqlalchemy import inspect
 from sqlmodel import select
 
@@ -145,16 +153,10 @@ def test_a_request_starts_no_thread_and_closes_its_session(app, client):
         assert db.engine.pool.checkedout() == 0
 
 
-POSTGRESQL_ONLY = pytest.mark.skipif(
-    os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
-    reason="psycopg's prepared statements: PostgreSQL only",
-)
-
-
 PREPARED = "SELECT count(*) FROM pg_prepared_statements"
 
 
-@POSTGRESQL_ONLY
+@prepared_statements_test
 def test_transactions_that_only_read_keep_the_statements_prepared(app):
     """psycopg prepares a statement once a connection has run it five times, and forgets
     them all at a ROLLBACK. A transaction that only read (as every page's is) ends with
@@ -182,7 +184,7 @@ def test_transactions_that_only_read_keep_the_statements_prepared(app):
         assert connection.exec_driver_sql(PREPARED).scalar_one() == 0  # a real ROLLBACK
 
 
-@POSTGRESQL_ONLY
+@prepared_statements_test
 def test_a_failed_statement_is_rolled_back(app):
     """A transaction whose SELECT failed is aborted, not in progress: it gets a real
     ROLLBACK, and the connection goes on."""
@@ -195,7 +197,7 @@ def test_a_failed_statement_is_rolled_back(app):
         assert connection.execute(text("SELECT 2")).scalar_one() == 2
 
 
-@POSTGRESQL_ONLY
+@prepared_statements_test
 def test_pages_shown_again_are_served_by_prepared_statements(make_app):
     """A page shown again and again (its request only reads) leaves the connection's
     statements prepared."""

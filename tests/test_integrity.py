@@ -1,6 +1,5 @@
 """Integrity: steps are recorded once, results derive from the log, attempts survive restarts."""
 
-import os
 import threading
 from contextlib import contextmanager
 
@@ -18,6 +17,7 @@ from helpers import (
     gen_user,
     play_through,
     post,
+    prepared_statements_test,
     sign_in,
     start,
     take,
@@ -140,10 +140,7 @@ def test_race_between_two_processes(app, signed_in, trainee):
     assert [s.choice_id for s in steps_of(app, attempt_id(url))] == [choice.id]
 
 
-@pytest.mark.skipif(
-    os.environ.get("SIMULATOR_TEST_DATABASE") != "postgresql",
-    reason="psycopg's prepared statements: PostgreSQL only",
-)
+@prepared_statements_test
 @pytest.mark.parametrize("which", ["a step", "the last step"])
 def test_a_lost_race_ends_its_transaction_keeping_the_prepared_statements(app, signed_in, which):
     """On PostgreSQL the losing step's insert inserts nothing and raises no error (the last
