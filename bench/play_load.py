@@ -297,12 +297,13 @@ class Trainee:
             )
         return self.arrive(first)
 
-    def arrive(self, response):
+    def arrive(self, response, headers=None):
         """Return (path, html) of the page an answer leads to, loading it if need be: shown
-        in place (htmx), to load whole (HX-Redirect), or a redirect to follow."""
+        in place (htmx), to load whole (HX-Redirect), or a redirect to follow (with
+        `headers`, as htmx follows a step's)."""
         if "HX-Push-Url" in response.headers:
             return local_path(response.headers["HX-Push-Url"]), response.text
-        return self.get_page(leads_to(response))
+        return self.get_page(leads_to(response), headers)
 
     def take_step(self, path, html):
         """Post a random offered choice (sometimes twice at once), then load what follows.
@@ -322,12 +323,9 @@ class Trainee:
                 self.stats.double_submits.append(step)
         else:
             response = self.call("POST step", "POST", path, form, headers=self.htmx)
-        location = response.headers.get("Location")
         with self.stats.lock:
             self.stats.acknowledged.append(step)
-        if location is None:  # htmx's answer: what follows, in place (200, HX-Push-Url)
-            return local_path(response.headers["HX-Push-Url"]), response.text
-        return self.get_page(local_path(location), self.htmx)
+        return self.arrive(response, self.htmx)
 
     def post_twice(self, kind, path, first, second, headers=None):
         """Post two forms to one address at once, as a double click or a second tab does;
